@@ -1,8 +1,9 @@
 """Faces found in an image, remembered by the image's content hash.
 
 Rebuilding or growing a gallery re-reads thousands of photos; only the ones never seen before
-are detected and embedded. One SQLite file per embedder under ``$LOOKALIKE_HOME/cache``; safe for
-several processes (SQLite's own locking).
+are detected and embedded. One SQLite file per embedder fingerprint (network, alignment, flip
+averaging: a change makes a fresh cache) under ``$LOOKALIKE_HOME/cache``; safe for several
+processes (SQLite's own locking).
 """
 
 from __future__ import annotations
@@ -32,11 +33,11 @@ def content_hash(data: bytes) -> str:
 
 
 class FaceCache:
-    def __init__(self, embedder: str, dim: int) -> None:
-        path = home() / "cache"
-        path.mkdir(exist_ok=True)
+    def __init__(self, fingerprint: str, dim: int) -> None:
+        self.path = home() / "cache" / f"faces-{fingerprint}.sqlite"
+        self.path.parent.mkdir(exist_ok=True)
         self.dim = dim
-        self.db = sqlite3.connect(path / f"faces-{embedder}.sqlite", timeout=60)
+        self.db = sqlite3.connect(self.path, timeout=60)
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS faces (hash TEXT PRIMARY KEY, width INT, height INT,"
             " boxes BLOB, scores BLOB, landmarks BLOB, vectors BLOB)"

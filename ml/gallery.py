@@ -161,8 +161,11 @@ class Gallery:
         return str(self.version / "thumbs" / identity.thumbnail) if identity.thumbnail else None
 
     def lookalikes(self, embeddings: Embeddings, k: int = 5, actors_only: bool = False,
-                   exclude: set[str] = frozenset()) -> list[list[Lookalike]]:
-        """Top-``k`` identities for each face in ``embeddings``, best first."""
+                   exclude: set[str] = frozenset(),
+                   top_m: int = AGGREGATE_TOP_M) -> list[list[Lookalike]]:
+        """Top-``k`` identities for each face in ``embeddings``, best first.
+
+        An identity scores the mean distance of its ``top_m`` nearest photos (1 = nearest)."""
         if embeddings.embedder != self.embedder:
             raise ValueError(
                 f"gallery '{self.name}' was built with the '{self.embedder}' embedder; faces "
@@ -179,11 +182,11 @@ class Gallery:
             items, dists = index.get_nns_by_vector(vector.tolist(), wanted, search_k=SEARCH_K,
                                                    include_distances=True)
             faces = np.asarray(items) if rows is None else rows[np.asarray(items, int)]
-            results.append(self._rank(faces, np.asarray(dists), k, exclude))
+            results.append(self._rank(faces, np.asarray(dists), k, exclude, top_m))
         return results
 
-    def _rank(self, faces: np.ndarray, dists: np.ndarray, k: int,
-              exclude: set[str]) -> list[Lookalike]:
+    def _rank(self, faces: np.ndarray, dists: np.ndarray, k: int, exclude: set[str],
+              top_m: int) -> list[Lookalike]:
         per_identity: dict[int, list[tuple[float, int]]] = defaultdict(list)
         for face, dist in zip(faces, dists, strict=True):
             per_identity[int(self.identity[face])].append((float(dist), int(face)))
@@ -192,7 +195,7 @@ class Gallery:
             if self.identities[ident].key in exclude:
                 continue
             hits.sort()
-            score = float(np.mean([d for d, _ in hits[:AGGREGATE_TOP_M]]))
+            score = float(np.mean([d for d, _ in hits[:top_m]]))
             scored.append((score, ident, hits[0][1]))
         scored.sort()
         out = []

@@ -105,7 +105,7 @@ def find_faces(photos: list[SourcePhoto], embedder: str | None = None,
                progress: Progress = no_progress) -> list[ImageFaces | str]:
     """Faces + embeddings of every photo (cached by content), or an error message per photo."""
     model = get_embedder(embedder)
-    cache = FaceCache(model.name, model.dim)
+    cache = FaceCache(model.fingerprint, model.dim)
     results: list[ImageFaces | str | None] = [None] * len(photos)
     pending: list[tuple[int, str, np.ndarray]] = []
     done = 0

@@ -80,3 +80,27 @@ def test_mixing_embedders_is_refused():
         ml.compare(a, other)
     with pytest.raises(ml.EmbedderMismatch):
         ml.Embeddings.concat([a, other])
+
+
+def test_facenet_backend_needs_its_weights_file_then_embeds_512d(tmp_path, monkeypatch):
+    from facenet_pytorch import InceptionResnetV1
+
+    from ml.embedding import get_embedder
+
+    weights = tmp_path / "vggface2.pt"
+    monkeypatch.setenv("LOOKALIKE_FACENET_WEIGHTS", str(weights))
+    get_embedder.cache_clear()
+    with pytest.raises(ml.WeightsMissing, match="LOOKALIKE_FACENET_WEIGHTS"):
+        get_embedder("facenet")
+    # Its real weights are a GitHub download (unreachable here); a file of the same layout
+    # exercises the loading, cropping and bookkeeping, not the accuracy.
+    torch.save(InceptionResnetV1(pretrained=None, classify=False).state_dict(), weights)
+    try:
+        image = ml.load_image(lfw("Colin_Powell", 1))
+        faces = ml.detect(image)
+        vectors = ml.embed(image, faces, embedder="facenet")
+        assert vectors.embedder == "facenet" and vectors.vectors.shape == (len(faces), 512)
+        with pytest.raises(ml.EmbedderMismatch):
+            ml.compare(vectors, ml.embed(image, faces))
+    finally:
+        get_embedder.cache_clear()

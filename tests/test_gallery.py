@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 import ml
+from ml.face_cache import FaceCache
 from ml.gallery import Gallery, no_close_match, person_key
 from ml.gallery_build import add, build, remove
 from ml.paths import home
@@ -96,7 +97,7 @@ def test_tgz_source_and_actor_filter(tmp_path, gallery_name):
 
 def test_add_embeds_only_new_photos_and_remove_forgets(tmp_path, gallery_name):
     build(gallery_name, [enrol(tmp_path / "first", PEOPLE[:2])])
-    db = home() / "cache" / "faces-dlib.sqlite"
+    db = FaceCache(ml.get_embedder().fingerprint, 128).path
     rows = sqlite3.connect(db).execute("SELECT COUNT(*) FROM faces").fetchone()[0]
     new = enrol(tmp_path / "second", ["Serena_Williams"], photos=[2, 3])
     Image.open(lfw("Serena_Williams", 4)).rotate(7).save(new / "Serena_Williams" / "new.png")

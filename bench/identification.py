@@ -1,0 +1,129 @@
+"""Identification: rank-1 / rank-5 of lookalike search, and gallery build throughput.
+
+    make bench-identification     # = .venv/bin/python bench/identification.py
+
+- LFW: every person with >= 2 photos gives one probe (their first photo); the gallery holds all
+  other LFW photos, so all 5,749 identities are candidates (singletons are distractors).
+- CFP: each of the 500 people's first frontal photo is the probe; the other 8 are the gallery.
+- Identity score: max similarity over the identity's photos vs mean of its top-2 / top-3.
+- Build throughput: images/s of detect + align + embed on photos never seen (empty cache),
+  batched as `lookalike gallery build` does, on 2 CPU threads.
+Searches go through the real gallery code (Annoy index, ``Gallery.lookalikes``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.report import machine, write_section  # noqa: E402
+from ml.embedding import Embeddings  # noqa: E402
+from ml.gallery import Gallery, GalleryData  # noqa: E402
+from ml.gallery_build import collect, scan_sources, write_version  # noqa: E402
+from ml.paths import data_dir, home  # noqa: E402
+from ml.progress import TqdmProgress  # noqa: E402
+
+
+def split(data: GalleryData) -> tuple[np.ndarray, np.ndarray]:
+    """Probe rows (first photo of every identity with >= 2) and gallery rows (the rest)."""
+    first: dict[int, int] = {}
+    counts = np.bincount(data.identity, minlength=len(data.identities))
+    for row, ident in enumerate(data.identity):
+        if counts[ident] >= 2 and ident not in first:
+            first[int(ident)] = row
+    probes = np.array(sorted(first.values()))
+    rest = np.setdiff1d(np.arange(len(data.identity)), probes)
+    return probes, rest
+
+
+def subset(data: GalleryData, rows: np.ndarray) -> GalleryData:
+    return GalleryData(data.embedder, data.identities, data.vectors[rows], data.identity[rows],
+                       [data.source[r] for r in rows], data.quality[rows], data.box[rows], {})
+
+
+def evaluate(name: str, data: GalleryData, top_ms: list[int]) -> dict[int, tuple[float, float]]:
+    probes, rest = split(data)
+    write_version(name, subset(data, rest), {}, {})
+    gallery = Gallery.open(name)
+    out = {}
+    for m in top_ms:
+        hits1 = hits5 = 0
+        for row in probes:
+            query = Embeddings(data.vectors[row : row + 1], data.embedder)
+            found = [x.key for x in gallery.lookalikes(query, k=5, top_m=m)[0]]
+            truth = data.identities[data.identity[row]].key
+            hits1 += found[:1] == [truth]
+            hits5 += truth in found
+        out[m] = (hits1 / len(probes), hits5 / len(probes))
+        print(f"{name}: top-{m} aggregation rank-1 {out[m][0]:.4f} rank-5 {out[m][1]:.4f} "
+              f"({len(probes)} probes, {len(rest)} gallery faces)", flush=True)
+    shutil.rmtree(gallery.version, ignore_errors=True)
+    (home() / "galleries" / name).unlink()
+    return out
+
+
+def build_throughput(n: int) -> float:
+    """Images/s on photos the cache has never seen: a throwaway LOOKALIKE_HOME."""
+    photos, _ = scan_sources([data_dir() / "cfp"])
+    photos = photos[:n]
+    real_home = home()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.symlink(real_home / "weights", Path(tmp) / "weights")
+        os.environ["LOOKALIKE_HOME"] = tmp
+        try:
+            from ml.gallery_build import find_faces
+
+            find_faces(photos[:8])  # load models
+            start = time.perf_counter()
+            find_faces(photos[8:])
+            rate = (len(photos) - 8) / (time.perf_counter() - start)
+        finally:
+            os.environ["LOOKALIKE_HOME"] = str(real_home)
+    print(f"build throughput: {rate:.1f} images/s", flush=True)
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--throughput-images", type=int, default=500)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    results = {}
+    for label, folder in (("LFW", "lfw"), ("CFP", "cfp")):
+        photos, _ = scan_sources([data_dir() / folder])
+        data, _ = collect(photos, set(), None, TqdmProgress())
+        results[label] = evaluate(f"bench-{folder}", data, [1, 2, 3])
+    rate = build_throughput(args.throughput_images)
+    lines = [
+        "## Identification (lookalike search) and gallery build throughput",
+        "",
+        f"`make bench-identification` (`.venv/bin/python bench/identification.py`) on "
+        f"{machine()}. Probe = each person's first photo; gallery = all other photos "
+        "(LFW: all 5,749 identities, singletons as distractors; CFP: 500 people x 8). "
+        "Search through the real Annoy gallery; identity score = mean distance of its "
+        "top-m photos (m = 1 is the max similarity).",
+        "",
+        "| set | aggregation | rank-1 | rank-5 |",
+        "|---|---|---|---|",
+    ]
+    for label, by_m in results.items():
+        for m, (r1, r5) in by_m.items():
+            what = "max (top-1 photo)" if m == 1 else f"mean of top-{m} photos"
+            lines.append(f"| {label} | {what} | {100 * r1:.2f}% | {100 * r5:.2f}% |")
+    lines += ["", f"Build throughput (detect + align + embed, uncached CFP photos, batches of "
+              f"64, {args.threads} threads): **{rate:.1f} images/s**."]
+    write_section("identification", "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
