@@ -3,6 +3,7 @@
     import ml
     faces = ml.detect("me.jpg")               # every face: box, score, 5 landmarks
     vectors = ml.embed("me.jpg", faces)       # one unit vector per face (Embeddings)
+    ml.emotions("me.jpg", faces)              # expression + probabilities per face
     ml.compare(vectors[0], other[0])          # distance, same_person, similarity %
 
 Nothing here imports Flask or Celery: the web app and the CLI are both thin users of this.
@@ -12,14 +13,15 @@ import numpy as np
 
 from ml.detection import Face, detect, detect_batch
 from ml.embedding import EmbedderMismatch, Embeddings, embed, get_embedder
+from ml.emotion import Emotion, emotions
 from ml.images import ImageError, load_image
 from ml.verify import Comparison, compare, distances, similarity
 from ml.weights import WeightsMissing
 
 __all__ = [
-    "Comparison", "EmbedderMismatch", "Embeddings", "Face", "ImageError", "WeightsMissing",
-    "compare", "detect", "detect_batch", "distances", "embed", "get_embedder", "load_image",
-    "main_face", "similarity",
+    "Comparison", "EmbedderMismatch", "Embeddings", "Emotion", "Face", "ImageError",
+    "WeightsMissing", "compare", "detect", "detect_batch", "distances", "embed", "emotions",
+    "get_embedder", "load_image", "main_face", "similarity",
 ]
 
 

@@ -6,6 +6,9 @@
     lookalike verify PAIRS.tsv       accuracy and AUC over labelled pairs
     lookalike gallery build|add|remove|list|info   galleries of labelled faces
     lookalike match IMAGE_OR_DIR...  top-k celebrity (or own-gallery) lookalikes per face
+    lookalike emotion IMAGE...       each face's expression, with probabilities
+    lookalike emotion evaluate DIR   accuracy on DIR/<class>/*.png face crops
+    lookalike train emotion          train the expression CNN on FER2013
 """
 
 from __future__ import annotations
@@ -102,6 +105,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--actors-only", action="store_true")
     p.add_argument("--json", action="store_true", help="one JSON object per image (JSON Lines)")
     p.set_defaults(run=cmd_match)
+
+    p = sub.add_parser("emotion", help="expression of each face: IMAGE... or evaluate DIR")
+    p.add_argument("images", nargs="+", type=Path, metavar="IMAGE | evaluate DIR")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_emotion)
+
+    train = sub.add_parser("train", help="train this project's own models")
+    tsub = train.add_subparsers(title="models", required=True)
+    p = tsub.add_parser("emotion", help="the expression CNN, on FER2013 (see docs/emotion.md)")
+    p.add_argument("--epochs", type=int, default=24)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, help="where to write the weights (default: shipped file)")
+    p.add_argument("--log", type=Path, help="also append each epoch's JSON line to this file")
+    p.set_defaults(run=cmd_train_emotion)
     return parser
 
 
@@ -337,6 +354,97 @@ def cmd_match(args: argparse.Namespace) -> int:
                 actor = "  actor" if m.actor else ""
                 print(f"    {rank}. {m.name:<28} {m.similarity:5.1f}%{actor}")
     return 2 if failed else 0
+
+
+def cmd_emotion(args: argparse.Namespace) -> int:
+    if args.images[0] == Path("evaluate"):
+        if len(args.images) != 2:
+            raise CliError("usage: lookalike emotion evaluate DIR")
+        return emotion_evaluate(args.images[1])
+    from ml.emotion import emotions
+
+    failed = 0
+    for path in args.images:
+        try:
+            image = ml.load_image(path)
+        except ml.ImageError as exc:
+            print(f"lookalike: error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        faces = ml.detect(image)
+        found = emotions(image, faces)
+        if args.json:
+            print(json.dumps({"image": str(path), "faces": [
+                {"box": [round(v, 1) for v in f.box], "emotion": e.to_dict()}
+                for f, e in zip(faces, found, strict=True)]}))
+            continue
+        print(f"{path}: {len(faces)} face(s)")
+        for n, (face, emotion) in enumerate(zip(faces, found, strict=True), 1):
+            top = sorted(emotion.probabilities.items(), key=lambda kv: -kv[1])[:3]
+            others = ", ".join(f"{k} {100 * v:.0f}%" for k, v in top[1:])
+            box = ", ".join(f"{v:.0f}" for v in face.box)
+            print(f"  face {n} at [{box}]: {emotion.label} {100 * top[0][1]:.0f}% ({others})")
+    return 2 if failed else 0
+
+
+# CK+ and other sets name classes differently; "contempt" has no FER2013 class and is skipped.
+CLASS_ALIASES = {"anger": "angry", "sadness": "sad", "happiness": "happy", "surprised": "surprise",
+                 "fearful": "fear", "disgusted": "disgust", "neutrality": "neutral"}
+
+
+def emotion_evaluate(folder: Path) -> int:
+    from ml.emotion import CLASSES, predict_crops, to_grey48
+
+    if not folder.is_dir():
+        raise CliError(f"{folder}: not a folder of <class>/ folders")
+    crops, labels, skipped = [], [], []
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+        name = CLASS_ALIASES.get(sub.name.lower(), sub.name.lower())
+        if name not in CLASSES:
+            skipped.append(sub.name)
+            continue
+        for file in sorted(sub.iterdir()):
+            if file.suffix.lower() in IMAGE_SUFFIXES:
+                try:
+                    crops.append(to_grey48(ml.load_image(file)))
+                    labels.append(CLASSES.index(name))
+                except ml.ImageError as exc:
+                    print(f"skipped unreadable: {exc}", file=sys.stderr)
+    if skipped:
+        print(f"skipped unknown classes: {', '.join(skipped)}")
+    if not crops:
+        raise CliError(f"{folder}: no images in any known class folder ({', '.join(CLASSES)})")
+    labels = np.array(labels)
+    predicted = predict_crops(np.stack(crops)).argmax(1)
+    for k, name in enumerate(CLASSES):
+        mask = labels == k
+        if mask.any():
+            print(f"{name:<9} {np.mean(predicted[mask] == k):.4f}  n={int(mask.sum())}")
+    print(f"accuracy={np.mean(predicted == labels):.4f} n={len(labels)}")
+    return 0
+
+
+def cmd_train_emotion(args: argparse.Namespace) -> None:
+    import torch
+
+    from ml.emotion import WEIGHTS
+    from ml.emotion_train import train
+    from ml.progress import TqdmProgress
+
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+        if args.log:
+            with open(args.log, "a") as f:
+                f.write(line + "\n")
+
+    progress = TqdmProgress(unit="batch")
+    best = train(args.out or WEIGHTS, epochs=args.epochs, seed=args.seed, progress=progress,
+                 log=log)
+    progress.close()
+    print(f"best validation accuracy {best['validation_accuracy']:.4f} at epoch "
+          f"{best['epoch']}; weights in {args.out or WEIGHTS}")
 
 
 if __name__ == "__main__":

@@ -50,40 +50,34 @@ def load_dlib_resnet_state() -> dict[str, torch.Tensor]:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def fetch_dlib_resnet(force: bool = False, log=print) -> Path:
-    """Download, verify, convert and cache the dlib ResNet-34 weights; return the cached path."""
-    path = dlib_resnet_path()
-    if path.exists() and not force:
-        log(f"dlib ResNet-34 weights already cached at {path}")
-        return path
-    url = f"{npm_registry()}/@vladmandic/face-api/-/face-api-{FACE_API_VERSION}.tgz"
-    log(f"downloading {url}")
-    response = requests.get(url, timeout=120)
-    response.raise_for_status()
-    tarball = response.content
-    digest = hashlib.sha256(tarball).hexdigest()
+def face_api_tarball(log=print) -> bytes:
+    """The face-api npm tarball: from the cache, else the npm registry; sha256-checked."""
+    cached = weights_dir() / f"face-api-{FACE_API_VERSION}.tgz"
+    if cached.exists():
+        data = cached.read_bytes()
+    else:
+        url = f"{npm_registry()}/@vladmandic/face-api/-/face-api-{FACE_API_VERSION}.tgz"
+        log(f"downloading {url}")
+        response = requests.get(url, timeout=120)
+        response.raise_for_status()
+        data = response.content
+    digest = hashlib.sha256(data).hexdigest()
     if digest != FACE_API_SHA256:
-        raise RuntimeError(f"checksum mismatch for {url}: got {digest}, expected {FACE_API_SHA256}")
-    state = convert_face_recognition_model(tarball)
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
-        torch.save(state, tmp.name)
-    os.replace(tmp.name, path)
-    log(f"sha256 ok; converted {len(state)} tensors to {path}")
-    return path
+        cached.unlink(missing_ok=True)
+        raise RuntimeError(f"face-api tarball checksum mismatch: got {digest}, "
+                           f"expected {FACE_API_SHA256}")
+    if not cached.exists():
+        _atomic_write(cached, data)
+    return data
 
 
-def convert_face_recognition_model(tarball: bytes) -> dict[str, torch.Tensor]:
-    """face-api's quantised ``face_recognition_model`` → a state dict for ``DlibResNet``."""
+def face_api_tensors(tarball: bytes, model: str) -> dict[str, np.ndarray]:
+    """One face-api model's weights, dequantised (byte * scale + min), TensorFlow layout."""
     with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as tar:
-        manifest = json.load(
-            tar.extractfile("package/model/face_recognition_model-weights_manifest.json")
-        )
-        shards = {
-            shard: tar.extractfile(f"package/model/{shard}").read()
-            for group in manifest
-            for shard in group["paths"]
-        }
-    state: dict[str, torch.Tensor] = {}
+        manifest = json.load(tar.extractfile(f"package/model/{model}-weights_manifest.json"))
+        shards = {shard: tar.extractfile(f"package/model/{shard}").read()
+                  for group in manifest for shard in group["paths"]}
+    tensors: dict[str, np.ndarray] = {}
     for group in manifest:
         blob = b"".join(shards[p] for p in group["paths"])
         offset = 0
@@ -98,8 +92,28 @@ def convert_face_recognition_model(tarball: bytes) -> dict[str, torch.Tensor]:
             else:
                 values = np.frombuffer(blob, np.float32, count, offset).copy()
                 offset += 4 * count
-            values = values.reshape(spec["shape"])
-            if values.ndim == 4:  # HWIO -> OIHW
-                values = values.transpose(3, 2, 0, 1)
-            state[spec["name"].replace("/", ".")] = torch.from_numpy(np.ascontiguousarray(values))
-    return state
+            tensors[spec["name"]] = values.reshape(spec["shape"])
+    return tensors
+
+
+def fetch_dlib_resnet(force: bool = False, log=print) -> Path:
+    """Download, verify, convert and cache the dlib ResNet-34 weights; return the cached path."""
+    path = dlib_resnet_path()
+    if path.exists() and not force:
+        log(f"dlib ResNet-34 weights already cached at {path}")
+        return path
+    tensors = face_api_tensors(face_api_tarball(log), "face_recognition_model")
+    state = {name.replace("/", "."): torch.from_numpy(np.ascontiguousarray(
+                 v.transpose(3, 2, 0, 1) if v.ndim == 4 else v))  # HWIO -> OIHW
+             for name, v in tensors.items()}
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+    log(f"sha256 ok; converted {len(state)} tensors to {path}")
+    return path
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
+        tmp.write(data)
+    os.replace(tmp.name, path)

@@ -1,0 +1,141 @@
+"""Facial expression: a small residual CNN, trained by this project on FER2013.
+
+Seven classes as in FER2013: angry, disgust, fear, happy, neutral, sad, surprise. Input is a
+48x48 grey face crop cut from MTCNN's landmarks with ``EMOTION_TEMPLATE`` (FER2013's own
+geometry, measured by ``bench/fit_emotion_template.py``), so that a face detected in a photo
+looks to the network like the FER2013 crops it learned from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ml.alignment import align
+from ml.detection import Face
+from ml.device import default_device
+from ml.images import ImageInput, load_image
+
+CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+SIZE = 48
+WEIGHTS = Path(__file__).with_name("weights") / "emotion_resnet.pt"
+# Where MTCNN's five points sit on FER2013's 48x48 crops, scaled to a 150 px chip (see module doc).
+EMOTION_TEMPLATE = np.array([
+    [46.1, 60.0],
+    [102.5, 59.0],
+    [74.0, 92.5],
+    [49.1, 115.7],
+    [100.0, 114.7],
+], dtype=np.float32)
+
+
+class Block(nn.Module):
+    """A pre-activation-free basic residual block (conv-BN-ReLU-conv-BN + shortcut)."""
+
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = nn.Identity()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                          nn.BatchNorm2d(cout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+class EmotionNet(nn.Module):
+    """48x48 grey → 7 logits. Stages at 48, 24, 12 and 6 px; ``width`` sets the channels."""
+
+    def __init__(self, width: int = 32, blocks: tuple[int, ...] = (1, 2, 2, 1),
+                 dropout: float = 0.3) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, width, 3, 1, 1, bias=False),
+                                  nn.BatchNorm2d(width), nn.ReLU(inplace=True))
+        layers, cin = [], width
+        for stage, count in enumerate(blocks):
+            cout = width * 2**stage
+            for i in range(count):
+                layers.append(Block(cin, cout, 2 if (i == 0 and stage > 0) else 1))
+                cin = cout
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(cin, len(CLASSES)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(self.stem(x)).mean(dim=(2, 3)))
+
+
+def normalise(grey: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, 48, 48) → the float input the network was trained on."""
+    return (grey.float().unsqueeze(1) / 255.0 - 0.5) / 0.25
+
+
+@dataclass(frozen=True)
+class Emotion:
+    label: str
+    probabilities: dict[str, float]
+
+    def to_dict(self) -> dict:
+        return {"label": self.label,
+                "probabilities": {k: round(v, 4) for k, v in self.probabilities.items()}}
+
+
+@lru_cache(maxsize=2)
+def load_model(path: str | None = None) -> EmotionNet:
+    file = Path(path) if path else WEIGHTS
+    checkpoint = torch.load(file, map_location="cpu", weights_only=True)
+    model = EmotionNet(**checkpoint["config"])
+    model.load_state_dict({k: v.float() for k, v in checkpoint["state_dict"].items()})
+    return model.eval().to(default_device())
+
+
+def face_crop(image: np.ndarray, face: Face) -> np.ndarray:
+    """The 48x48 grey crop of ``face`` in FER2013's geometry."""
+    chip = align(image, face, SIZE, EMOTION_TEMPLATE)
+    return cv2.cvtColor(chip, cv2.COLOR_RGB2GRAY)
+
+
+def to_grey48(crop: np.ndarray) -> np.ndarray:
+    """Any face crop (grey or colour, any size) → 48x48 grey uint8, as FER2013 stores them."""
+    rgb = load_image(crop)
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    if grey.shape != (SIZE, SIZE):
+        interp = cv2.INTER_AREA if min(grey.shape) > SIZE else cv2.INTER_LINEAR
+        grey = cv2.resize(grey, (SIZE, SIZE), interpolation=interp)
+    return grey
+
+
+def predict_crops(crops: np.ndarray, model: EmotionNet | None = None,
+                  batch: int = 256) -> np.ndarray:
+    """(N, 48, 48) uint8 grey crops → (N, 7) probabilities, averaged with the mirror image."""
+    model = model or load_model()
+    device = next(model.parameters()).device
+    out = []
+    for start in range(0, len(crops), batch):
+        x = normalise(torch.from_numpy(np.ascontiguousarray(crops[start : start + batch])))
+        x = x.to(device)
+        with torch.inference_mode():
+            p = F.softmax(model(x), 1) + F.softmax(model(x.flip(3)), 1)
+        out.append((p / 2).float().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, len(CLASSES)), np.float32)
+
+
+def emotions(image: ImageInput, faces: list[Face]) -> list[Emotion]:
+    """The expression of each face (from ``ml.detect``), in order."""
+    array = load_image(image)
+    if not faces:
+        return []
+    probs = predict_crops(np.stack([face_crop(array, f) for f in faces]))
+    return [Emotion(CLASSES[int(p.argmax())], dict(zip(CLASSES, map(float, p), strict=True)))
+            for p in probs]
