@@ -14,7 +14,7 @@ from ml.weights import load_dlib_resnet_state
 from tests.conftest import LFW, lfw
 
 PEOPLE = ["Tony_Blair", "Serena_Williams", "Colin_Powell", "Gloria_Macapagal_Arroyo",
-          "Jennifer_Capriati", "Hugo_Chavez"]
+          "Jennifer_Aniston", "Hugo_Chavez"]
 
 
 def embed_main_face(path) -> ml.Embeddings:
