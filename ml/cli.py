@@ -131,17 +131,35 @@ def cmd_setup(args: argparse.Namespace) -> None:
         raise CliError(f"could not fetch weights: {exc}") from exc
 
 
+class EachImage:
+    """Load each image in turn; an unreadable one is reported (one line) and the rest go on."""
+
+    def __init__(self, paths: list[Path], json_errors: bool = False) -> None:
+        self.paths, self.json_errors, self.failed = paths, json_errors, 0
+
+    def __iter__(self):
+        for path in self.paths:
+            try:
+                image = ml.load_image(path)
+            except ml.ImageError as exc:
+                self.failed += 1
+                if self.json_errors:
+                    print(json.dumps({"image": str(path), "error": str(exc)}))
+                print(f"lookalike: error: {exc}", file=sys.stderr)
+                continue
+            yield path, image
+
+    @property
+    def exit_code(self) -> int:
+        return 2 if self.failed else 0
+
+
 def cmd_faces(args: argparse.Namespace) -> int:
-    failed = 0
-    for path in args.images:
-        try:
-            faces = ml.detect(path)
-        except ml.ImageError as exc:
-            print(f"lookalike: error: {exc}", file=sys.stderr)
-            failed += 1
-            continue
+    images = EachImage(args.images, json_errors=True)
+    for path, image in images:
+        faces = ml.detect(image)
         print(json.dumps({"image": str(path), "faces": [f.to_dict() for f in faces]}))
-    return 2 if failed else 0
+    return images.exit_code
 
 
 def main_face_embedding(path: Path, embedder: str | None) -> ml.Embeddings | None:
@@ -325,16 +343,8 @@ def cmd_match(args: argparse.Namespace) -> int:
         progress.close()
     else:
         gallery = Gallery.open(args.gallery)
-    failed = 0
-    for path in images:
-        try:
-            image = ml.load_image(path)
-        except ml.ImageError as exc:
-            failed += 1
-            if args.json:
-                print(json.dumps({"image": str(path), "error": str(exc)}))
-            print(f"lookalike: error: {exc}", file=sys.stderr)
-            continue
+    each = EachImage(images, json_errors=args.json)
+    for path, image in each:
         faces = ml.detect(image)
         found = gallery.lookalikes(ml.embed(image, faces, gallery.embedder), args.k,
                                    args.actors_only)
@@ -353,7 +363,7 @@ def cmd_match(args: argparse.Namespace) -> int:
             for rank, m in enumerate(matches, 1):
                 actor = "  actor" if m.actor else ""
                 print(f"    {rank}. {m.name:<28} {m.similarity:5.1f}%{actor}")
-    return 2 if failed else 0
+    return each.exit_code
 
 
 def cmd_emotion(args: argparse.Namespace) -> int:
@@ -363,14 +373,8 @@ def cmd_emotion(args: argparse.Namespace) -> int:
         return emotion_evaluate(args.images[1])
     from ml.emotion import emotions
 
-    failed = 0
-    for path in args.images:
-        try:
-            image = ml.load_image(path)
-        except ml.ImageError as exc:
-            print(f"lookalike: error: {exc}", file=sys.stderr)
-            failed += 1
-            continue
+    each = EachImage(args.images, json_errors=args.json)
+    for path, image in each:
         faces = ml.detect(image)
         found = emotions(image, faces)
         if args.json:
@@ -384,7 +388,7 @@ def cmd_emotion(args: argparse.Namespace) -> int:
             others = ", ".join(f"{k} {100 * v:.0f}%" for k, v in top[1:])
             box = ", ".join(f"{v:.0f}" for v in face.box)
             print(f"  face {n} at [{box}]: {emotion.label} {100 * top[0][1]:.0f}% ({others})")
-    return 2 if failed else 0
+    return each.exit_code
 
 
 # CK+ and other sets name classes differently; "contempt" has no FER2013 class and is skipped.
