@@ -104,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=5)
     p.add_argument("--actors-only", action="store_true")
     p.add_argument("--json", action="store_true", help="one JSON object per image (JSON Lines)")
+    p.add_argument("--sheet", type=Path, metavar="DIR",
+                   help="also draw each photo's faces beside their lookalikes: DIR/STEM.jpg")
     p.set_defaults(run=cmd_match)
 
     p = sub.add_parser("emotion", help="expression of each face: IMAGE... or evaluate DIR")
@@ -348,6 +350,11 @@ def cmd_match(args: argparse.Namespace) -> int:
         faces = ml.detect(image)
         found = gallery.lookalikes(ml.embed(image, faces, gallery.embedder), args.k,
                                    args.actors_only)
+        if args.sheet and faces:
+            from ml.sheet import lookalike_sheet
+
+            args.sheet.mkdir(parents=True, exist_ok=True)
+            lookalike_sheet(image, faces, found).save(args.sheet / f"{path.stem}.jpg", quality=90)
         if args.json:
             print(json.dumps({"image": str(path), "faces": [
                 {"box": [round(v, 1) for v in face.box],

@@ -160,7 +160,7 @@ def test_cli_match_json_lines_for_files_and_folders(tmp_path, gallery_name):
         shutil.copy(lfw(person, 1), probes)
     (probes / "broken.jpg").write_bytes(b"\xff\xd8 not really")
     result = lookalike("match", str(probes), str(lfw("Hugo_Chavez", 1)), "--gallery",
-                       gallery_name, "--k", "2", "--json")
+                       gallery_name, "--k", "2", "--json", "--sheet", str(tmp_path / "sheets"))
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert result.returncode == 2 and "broken.jpg" in result.stderr  # reported, others go on
     by_image = {line["image"]: line for line in lines}
@@ -173,6 +173,9 @@ def test_cli_match_json_lines_for_files_and_folders(tmp_path, gallery_name):
         best = face["lookalikes"][0]
         assert best["name"] == person.replace("_", " ") and 0 <= best["similarity"] <= 100
         assert set(best) >= {"name", "similarity", "actor", "photo"}
+    # one picture per photo: a row per face, the face then its 2 lookalikes
+    sheet = Image.open(tmp_path / "sheets" / "Hugo_Chavez_0001.jpg")
+    assert sheet.size == (3 * 168 + 8, 208 + 8)
 
 
 def test_cli_gallery_commands_report_and_refuse_clearly(tmp_path, gallery_name):
