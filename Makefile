@@ -5,7 +5,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check
 STAMP  := $(VENV)/.installed
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: install weights run test lint train-emotion bench bench-lfw bench-identification bench-index bench-emotion clean
+.PHONY: install weights run test lint train-emotion bench bench-lfw bench-identification bench-index bench-emotion bench-kshot clean
 
 install: $(STAMP) weights
 
@@ -22,19 +22,11 @@ $(STAMP): pyproject.toml Makefile
 weights: $(STAMP)
 	$(VENV)/bin/lookalike setup
 
-SAMPLE := ../shared/data/lfw/Aaron_Peirsol
-
+# The web app on the embedded default (SQLite broker, no servers) at http://127.0.0.1:$(PORT):
+# builds the default gallery on first run, then a Celery worker + beat and gunicorn; Ctrl-C stops.
+PORT ?= 5000
 run: install
-	@$(VENV)/bin/lookalike --help
-	@echo
-	@echo "Same person, then two different people:"
-	$(VENV)/bin/lookalike compare $(SAMPLE)/Aaron_Peirsol_0001.jpg $(SAMPLE)/Aaron_Peirsol_0002.jpg
-	$(VENV)/bin/lookalike compare $(SAMPLE)/Aaron_Peirsol_0001.jpg ../shared/data/lfw/Abdullah_Gul/Abdullah_Gul_0001.jpg
-	@echo
-	@echo "Celebrity lookalikes (the default gallery is built on first use):"
-	$(VENV)/bin/lookalike match ../shared/data/human_seg/images/12.jpg ../shared/data/human_seg/images/100.jpg --k 3
-	@echo
-	@echo "The web app lands with issue 6; until then every capability is on the 'lookalike' CLI."
+	PORT=$(PORT) $(PY) -m webapp.run
 
 test: install
 	$(VENV)/bin/ruff check .
@@ -43,7 +35,7 @@ test: install
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-bench: bench-lfw bench-identification bench-index bench-emotion
+bench: bench-lfw bench-identification bench-index bench-emotion bench-kshot
 
 bench-lfw: install
 	$(PY) bench/lfw.py --write-calibration
@@ -56,6 +48,9 @@ bench-index: install
 
 bench-emotion: install
 	$(PY) bench/emotion.py
+
+bench-kshot: install
+	$(PY) bench/kshot.py
 
 # Retrain the shipped emotion CNN (about an hour on 2 CPU cores; uses a GPU when present).
 train-emotion: install

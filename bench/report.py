@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import re
 from pathlib import Path
@@ -14,7 +15,6 @@ HEADER = (
 )
 
 
-
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -25,7 +25,9 @@ def machine() -> str:
     except OSError:
         pass
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return f"{cpu}, {torch.get_num_threads()} torch threads, {gpu}, torch {torch.__version__}"
+    load = os.getloadavg()[0]  # > threads means other work shared the CPU: timings are high
+    return (f"{cpu}, {torch.get_num_threads()} torch threads, {gpu}, torch {torch.__version__}, "
+            f"load average {load:.1f} when written")
 
 
 def write_section(name: str, markdown: str) -> None:

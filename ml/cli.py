@@ -8,7 +8,12 @@
     lookalike match IMAGE_OR_DIR...  top-k celebrity (or own-gallery) lookalikes per face
     lookalike emotion IMAGE...       each face's expression, with probabilities
     lookalike emotion evaluate DIR   accuracy on DIR/<class>/*.png face crops
+    lookalike portrait IN OUT        blur the background behind the person (JPEG/PNG, cut-out)
+    lookalike portrait evaluate --images DIR --masks DIR   mask IoU per photo and miou=
+    lookalike identify IMAGE... --gallery NAME    every face named from a gallery, or unknown
+    lookalike screentime VIDEO --gallery NAME     seconds on screen per person, timeline, CSV
     lookalike train emotion          train the expression CNN on FER2013
+    lookalike train portrait         train the portrait U-Net on human_seg
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args) or 0
     except (CliError, ml.ImageError, ml.WeightsMissing, EmbedderMismatch, GalleryNotFound,
-            FileNotFoundError, ValueError) as exc:
+            FileNotFoundError, ValueError) as exc:  # VideoError is a ValueError
         print(f"lookalike: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -113,6 +118,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_emotion)
 
+    p = sub.add_parser("portrait", help="blur the background behind the person: IN OUT, or "
+                       "evaluate --images DIR --masks DIR")
+    p.add_argument("paths", nargs="+", type=Path, metavar="IN OUT | evaluate")
+    p.add_argument("--blur", type=int, default=12,
+                   help="blur radius in px per 1000 px of the photo's long side (12)")
+    p.add_argument("--bokeh", action="store_true", help="a disc (lens-like) blur, not Gaussian")
+    p.add_argument("--cutout", nargs="?", const=True, type=Path, metavar="PNG",
+                   help="also write the person on transparency: PNG, or OUT-STEM.cutout.png "
+                   "beside OUT when no path is given")
+    p.add_argument("--images", type=Path, help="evaluate: folder of photos")
+    p.add_argument("--masks", type=Path, help="evaluate: folder of STEM.png masks (0/255)")
+    p.add_argument("--validation", action="store_true",
+                   help="evaluate: only the shipped model's validation photos (by stem)")
+    p.set_defaults(run=cmd_portrait)
+
+    p = sub.add_parser("identify", help="name every face from a gallery, or 'unknown'")
+    p.add_argument("images", nargs="+", type=Path)
+    p.add_argument("--gallery", required=True, help="a gallery of the people to recognise")
+    p.add_argument("--json", action="store_true", help="one JSON object per image (JSON Lines)")
+    p.add_argument("--draw", type=Path, metavar="DIR",
+                   help="also write each photo with named boxes: DIR/STEM.jpg")
+    p.set_defaults(run=cmd_identify)
+
+    p = sub.add_parser("screentime", help="seconds on screen per gallery person in a video")
+    p.add_argument("video", type=Path)
+    p.add_argument("--gallery", required=True)
+    p.add_argument("--fps", type=float, default=2.0, help="frames sampled per second (2)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="also write a CSV, a timeline chart and a contact sheet into DIR")
+    p.set_defaults(run=cmd_screentime)
+
     train = sub.add_parser("train", help="train this project's own models")
     tsub = train.add_subparsers(title="models", required=True)
     p = tsub.add_parser("emotion", help="the expression CNN, on FER2013 (see docs/emotion.md)")
@@ -121,6 +158,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="where to write the weights (default: shipped file)")
     p.add_argument("--log", type=Path, help="also append each epoch's JSON line to this file")
     p.set_defaults(run=cmd_train_emotion)
+    p = tsub.add_parser("portrait", help="the portrait U-Net, on human_seg (see docs/portrait.md)")
+    p.add_argument("--epochs", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, help="where to write the weights (default: shipped file)")
+    p.add_argument("--log", type=Path, help="also append each epoch's JSON line to this file")
+    p.set_defaults(run=cmd_train_portrait)
     return parser
 
 
@@ -373,6 +416,58 @@ def cmd_match(args: argparse.Namespace) -> int:
     return each.exit_code
 
 
+def cmd_identify(args: argparse.Namespace) -> int:
+    from ml.gallery import Gallery
+    from ml.identify import draw_identifications, identify
+
+    gallery = Gallery.open(args.gallery)
+    images = expand_images(args.images)
+    if not images:
+        raise CliError("no images given (folders were empty)")
+    each = EachImage(images, json_errors=args.json)
+    for path, image in each:
+        found = identify(image, gallery)
+        if args.draw:
+            args.draw.mkdir(parents=True, exist_ok=True)
+            draw_identifications(image, found).save(args.draw / f"{path.stem}.jpg", quality=90)
+        if args.json:
+            print(json.dumps({"image": str(path), "faces": [f.to_dict() for f in found]}))
+            continue
+        print(f"{path}: {len(found)} face(s)")
+        for n, who in enumerate(found, 1):
+            box = ", ".join(f"{v:.0f}" for v in who.box)
+            what = f"{who.name} ({who.similarity:.1f}%)" if who.known else "unknown"
+            print(f"  face {n} at [{box}]: {what}")
+    return each.exit_code
+
+
+def cmd_screentime(args: argparse.Namespace) -> None:
+    from ml.gallery import Gallery
+    from ml.progress import TqdmProgress
+    from ml.screentime import screentime, write_reports
+
+    gallery = Gallery.open(args.gallery)
+    progress = TqdmProgress(unit="frame")
+    try:
+        result = screentime(args.video, gallery, fps=args.fps, progress=progress)
+    finally:
+        progress.close()
+    if args.out:
+        for what, path in write_reports(result, args.out).items():
+            print(f"wrote {what}: {path}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return
+    print(f"{args.video}: {result.duration:.1f} s, {result.samples} frames sampled")
+    for person in result.people:
+        spans = ", ".join(f"{a:.1f}-{b:.1f}" for a, b in person.appearances)
+        print(f"  {person.name:<28} {person.seconds:7.1f} s   {spans}")
+    if not result.people:
+        print("  nobody from the gallery was seen")
+    if result.unknown_seconds:
+        print(f"  {'(unknown faces)':<28} {result.unknown_seconds:7.1f} s")
+
+
 def cmd_emotion(args: argparse.Namespace) -> int:
     if args.images[0] == Path("evaluate"):
         if len(args.images) != 2:
@@ -435,6 +530,81 @@ def emotion_evaluate(folder: Path) -> int:
     return 0
 
 
+PORTRAIT_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
+
+
+def cmd_portrait(args: argparse.Namespace) -> int:
+    if args.paths[0] == Path("evaluate") and not args.paths[0].is_file():
+        if len(args.paths) != 1 or not args.images or not args.masks:
+            raise CliError("usage: lookalike portrait evaluate --images DIR --masks DIR")
+        return portrait_evaluate(args.images, args.masks, args.validation)
+    if len(args.paths) != 2:
+        raise CliError("usage: lookalike portrait IN OUT [--blur N] [--bokeh] [--cutout [PNG]]")
+    source, out = args.paths
+    if out.suffix.lower() not in PORTRAIT_FORMATS:
+        raise CliError(f"{out}: OUT must end in .jpg, .jpeg or .png")
+    if args.blur < 0:
+        raise CliError("--blur must be 0 or more")
+    cutout = None
+    if args.cutout is True:
+        cutout = out.with_name(f"{out.stem}.cutout.png")
+    elif args.cutout is not None:
+        cutout = args.cutout
+        if cutout.suffix.lower() != ".png":
+            raise CliError(f"{cutout}: the cut-out is a PNG (it needs alpha): end it in .png")
+    from ml.portrait import portrait
+
+    result = portrait(ml.load_image(source), args.blur, args.bokeh)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fmt = PORTRAIT_FORMATS[out.suffix.lower()]
+    result.image.save(out, fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+    print(f"wrote {out} ({result.image.width}x{result.image.height})")
+    if cutout:
+        cutout.parent.mkdir(parents=True, exist_ok=True)
+        result.cutout.save(cutout, "PNG")
+        print(f"wrote {cutout} (RGBA cut-out)")
+    return 0
+
+
+def portrait_evaluate(images_dir: Path, masks_dir: Path, validation: bool) -> int:
+    from PIL import Image
+
+    from ml.portrait import iou, portrait_mask, validation_stems
+
+    for folder in (images_dir, masks_dir):
+        if not folder.is_dir():
+            raise CliError(f"{folder}: not a folder")
+    masks = {p.stem: p for p in masks_dir.iterdir() if p.suffix.lower() == ".png"}
+    photos = [p for p in sorted(images_dir.iterdir(), key=lambda p: (len(p.stem), p.stem))
+              if p.suffix.lower() in IMAGE_SUFFIXES and p.stem in masks]
+    if validation:
+        keep = set(validation_stems())
+        photos = [p for p in photos if p.stem in keep]
+    if not photos:
+        raise CliError(f"no photo in {images_dir} has a STEM.png mask in {masks_dir}")
+    scores, failed = [], 0
+    for path in photos:
+        try:
+            image = ml.load_image(path)
+            truth = np.asarray(Image.open(masks[path.stem]).convert("L"))
+        except (ml.ImageError, OSError) as exc:
+            print(f"lookalike: error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        if truth.shape != image.shape[:2]:
+            print(f"lookalike: error: {masks[path.stem]}: mask is {truth.shape[1]}x"
+                  f"{truth.shape[0]}, photo is {image.shape[1]}x{image.shape[0]}",
+                  file=sys.stderr)
+            failed += 1
+            continue
+        scores.append(iou(portrait_mask(image), truth))
+        print(f"{path.stem}\tiou={scores[-1]:.4f}", flush=True)
+    if not scores:
+        raise CliError("no photo could be evaluated")
+    print(f"miou={np.mean(scores):.4f} n={len(scores)}")
+    return 2 if failed else 0
+
+
 def cmd_train_emotion(args: argparse.Namespace) -> None:
     import torch
 
@@ -456,6 +626,31 @@ def cmd_train_emotion(args: argparse.Namespace) -> None:
     progress.close()
     print(f"best validation accuracy {best['validation_accuracy']:.4f} at epoch "
           f"{best['epoch']}; weights in {args.out or WEIGHTS}")
+
+
+def cmd_train_portrait(args: argparse.Namespace) -> None:
+    from ml.portrait import WEIGHTS
+    from ml.portrait_train import train
+    from ml.progress import TqdmProgress
+
+    if args.epochs < 1:
+        raise CliError("--epochs must be at least 1")
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+        if args.log:
+            with open(args.log, "a") as f:
+                f.write(line + "\n")
+
+    progress = TqdmProgress(unit="batch")
+    try:
+        best = train(args.out or WEIGHTS, epochs=args.epochs, seed=args.seed, progress=progress,
+                     log=log)
+    except OSError as exc:  # the encoder's ImageNet weights could not be fetched
+        raise CliError(f"could not fetch the encoder's ImageNet weights: {exc}") from exc
+    progress.close()
+    print(f"best validation mIoU {best['validation_miou']:.4f} at epoch {best['epoch']}; "
+          f"weights in {args.out or WEIGHTS}")
 
 
 if __name__ == "__main__":

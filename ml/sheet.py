@@ -17,7 +17,7 @@ TILE = 160
 CAPTION = 40
 
 
-def _font(size: int) -> ImageFont.ImageFont:
+def load_font(size: int) -> ImageFont.ImageFont:
     for name in ("DejaVuSans.ttf", "LiberationSans-Regular.ttf"):
         try:
             return ImageFont.truetype(name, size)
@@ -41,7 +41,7 @@ def _tile(picture: Image.Image | None, lines: list[str], font, bold) -> Image.Im
 def lookalike_sheet(image: np.ndarray, faces: list[Face],
                     matches: list[list[Lookalike]]) -> Image.Image:
     """One row per face: the face, then its lookalikes best first."""
-    font, bold = _font(14), _font(15)
+    font, bold = load_font(14), load_font(15)
     columns = 1 + max((len(m) for m in matches), default=0)
     sheet = Image.new("RGB", (max(1, columns) * (TILE + 8) + 8,
                               max(1, len(faces)) * (TILE + CAPTION + 8) + 8), "white")

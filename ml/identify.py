@@ -1,0 +1,106 @@
+"""Who is who: label every face with a gallery person, or "unknown".
+
+A lookalike search always answers with *somebody*; identification must be able to say "nobody
+I know". A face is labelled with its nearest gallery identity only when the distance is within
+the embedder's same-person threshold (``ml/calibration.json``: the distance that best separates
+LFW genuine from impostor pairs, 0.4261 for dlib). Farther than that it is ``unknown``.
+Used by ``lookalike identify`` (a film's cast, a family gallery) and by screen time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ml.detection import Face, detect
+from ml.embedding import Embeddings, embed
+from ml.gallery import Gallery
+from ml.images import ImageInput, load_image
+from ml.sheet import load_font
+from ml.verify import calibration
+
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Identification:
+    box: tuple[float, float, float, float]
+    name: str  # a gallery person's name, or "unknown"
+    similarity: float  # percent, to the nearest gallery person (even when unknown)
+    nearest: str | None  # the nearest gallery person, whatever the distance
+
+    @property
+    def known(self) -> bool:
+        return self.name != UNKNOWN
+
+    def to_dict(self) -> dict:
+        return {"box": [round(v, 1) for v in self.box], "name": self.name,
+                "known": self.known, "similarity": round(self.similarity, 1),
+                "nearest": self.nearest}
+
+
+def threshold(embedder: str) -> float:
+    """The distance under which two faces are taken for the same person."""
+    return float(calibration(embedder)["threshold"])
+
+
+def label(gallery: Gallery, embeddings: Embeddings) -> list[tuple[str, float, str | None]]:
+    """(name or "unknown", similarity %, nearest name) for each embedding."""
+    limit = threshold(gallery.embedder)
+    out = []
+    for best in gallery.lookalikes(embeddings, k=1):
+        if not best:
+            out.append((UNKNOWN, 0.0, None))
+            continue
+        top = best[0]
+        out.append((top.name if top.distance <= limit else UNKNOWN, top.similarity, top.name))
+    return out
+
+
+def identify(image: ImageInput, gallery: Gallery,
+             faces: list[Face] | None = None) -> list[Identification]:
+    """Every face in ``image`` labelled with a person of ``gallery`` or ``unknown``."""
+    array = load_image(image)
+    faces = detect(array) if faces is None else faces
+    labels = label(gallery, embed(array, faces, gallery.embedder))
+    return [Identification(face.box, name, sim, nearest)
+            for face, (name, sim, nearest) in zip(faces, labels, strict=True)]
+
+
+def _hue_to_rgb(hue: float) -> tuple[int, int, int]:
+    rgb = np.array(Image.new("HSV", (1, 1), (int(hue * 255) % 256, 190, 235)).convert("RGB"))
+    return tuple(int(v) for v in rgb[0, 0])
+
+
+def colour(name: str) -> tuple[int, int, int]:
+    """A stable, readable colour per name (grey for unknown)."""
+    if name == UNKNOWN:
+        return (160, 160, 160)
+    return _hue_to_rgb(int(hashlib.md5(name.encode()).hexdigest()[:6], 16) / 0xFFFFFF)
+
+
+def palette(names: list[str]) -> dict[str, tuple[int, int, int]]:
+    """Clearly different colours for a known list of names (grey for unknown)."""
+    out = {name: _hue_to_rgb(n / max(1, len(names)) * 0.85) for n, name in enumerate(names)}
+    out[UNKNOWN] = colour(UNKNOWN)
+    return out
+
+
+def draw_identifications(image: ImageInput, found: list[Identification]) -> Image.Image:
+    """The photo with each face boxed and named, for people who would rather look than read."""
+    picture = Image.fromarray(load_image(image))
+    draw = ImageDraw.Draw(picture)
+    size = max(14, round(max(picture.size) / 50))
+    font = load_font(size)
+    for who in found:
+        x0, y0, x1, y1 = who.box
+        ink = colour(who.name)
+        draw.rectangle((x0, y0, x1, y1), outline=ink, width=max(2, size // 6))
+        text = f"{who.name} {who.similarity:.0f}%" if who.known else UNKNOWN
+        left, top, right, bottom = draw.textbbox((x0, y1 + 2), text, font=font)
+        draw.rectangle((left - 2, top - 2, right + 2, bottom + 2), fill=ink)
+        draw.text((x0, y1 + 2), text, fill="black", font=font)
+    return picture
