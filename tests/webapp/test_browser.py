@@ -1,0 +1,142 @@
+"""The pages in a real browser: Playwright drives Debian's /usr/bin/chromium against a live
+server and a real worker (the embedded default). Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import io
+import threading
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from werkzeug.serving import make_server
+
+from ml.emotion import CLASSES
+from ml.portrait import WEIGHTS as PORTRAIT_WEIGHTS
+from tests.conftest import lfw
+from tests.webapp.conftest import ARTIFACTS, PHOTO, gallery_names
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+@pytest.fixture(scope="module")
+def server(embedded_stack):
+    """The app on a real HTTP port, served by werkzeug in a thread."""
+    app = embedded_stack.app()
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed (apt-get install chromium; .ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_upload_see_lookalikes_and_emotion_then_download(server, browser, tmp_path):
+    page = browser.new_page(viewport=DESKTOP, accept_downloads=True)
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(server + "/")
+    shot(page, "upload-desktop")
+    page.set_input_files("#image", str(PHOTO))
+    page.click("button[type=submit]")
+    page.wait_for_selector(".lookalike .name", timeout=90_000)
+    names = page.locator(".lookalike .name").all_text_contents()
+    assert names and set(names) <= gallery_names()
+    moods = page.locator(".emotion-label").all_text_contents()
+    assert len(moods) == 2 and set(moods) <= set(CLASSES)
+    assert page.locator(".face-box").count() == 2
+    page.wait_for_load_state("networkidle")
+    shot(page, "results-desktop")
+
+    page.check("#actors-only")
+    actors = page.locator(".lookalike .name").all_text_contents()
+    assert actors and page.locator(".badge").count() == len(actors)
+
+    with page.expect_download() as download:
+        page.click("text=Download share card >> nth=0")
+    card = tmp_path / "card.png"
+    download.value.save_as(card)
+    assert Image.open(card).format == "PNG"
+
+    if PORTRAIT_WEIGHTS.exists():
+        page.fill("#blur", "30")  # range input: sets the value and fires input
+        with page.expect_download() as download:
+            page.click(".portrait a:text-is('JPEG')")
+        saved = tmp_path / "portrait.jpg"
+        download.value.save_as(saved)
+        assert Image.open(saved).format == "JPEG"
+        assert "strength=30" in download.value.url
+        with page.expect_download() as download:
+            page.click("text=Cut-out PNG")
+        cut = Image.open(io.BytesIO(Path(download.value.path()).read_bytes()))
+        assert cut.mode == "RGBA"
+    else:
+        assert "unavailable" in page.locator(".portrait").inner_text()
+
+    phone = browser.new_page(viewport=PHONE)
+    phone.goto(page.url)
+    phone.wait_for_selector(".lookalike .name", timeout=30_000)
+    phone.wait_for_load_state("networkidle")
+    shot(phone, "results-phone")
+    phone.goto(server + "/")
+    shot(phone, "upload-phone")
+
+    page.click("text=Delete now")
+    page.wait_for_selector(".flash")
+    assert "deleted" in page.locator(".flash").inner_text()
+    assert not errors, errors
+
+
+def test_bad_upload_shows_a_message(server, browser, tmp_path):
+    page = browser.new_page(viewport=PHONE)
+    page.goto(server + "/")
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("this is not a photo")
+    page.set_input_files("#image", str(bad))
+    page.click("button[type=submit]")
+    assert "not an image" in page.locator(".error").first.inner_text()
+    shot(page, "upload-error-phone")
+
+
+def test_family_page_to_a_verdict(server, browser):
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(server + "/family")
+    photos = [lfw("Tony_Blair", 1), lfw("Tony_Blair", 9), lfw("Colin_Powell", 1)]
+    inputs = page.locator("input[type=file]")
+    for n, photo in enumerate(photos):
+        inputs.nth(n).set_input_files(str(photo))
+    page.click("#add-person")
+    assert page.locator(".person-row").count() == 4  # the empty fourth row is ignored
+    shot(page, "family-form-desktop")
+    page.click("button[type=submit]")
+    page.wait_for_selector(".verdict", timeout=90_000)
+    assert page.locator(".verdict").inner_text().startswith("child looks most like mother")
+    assert page.locator("table.matrix").count() == 2
+    assert "less reliable" in page.locator("#results").inner_text()
+    page.wait_for_load_state("networkidle")
+    shot(page, "family-results-desktop")
+    phone = browser.new_page(viewport=PHONE)
+    phone.goto(page.url)
+    phone.wait_for_selector(".verdict", timeout=30_000)
+    phone.wait_for_load_state("networkidle")
+    shot(phone, "family-results-phone")

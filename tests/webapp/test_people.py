@@ -1,0 +1,439 @@
+"""Issue 7 in the web app: own galleries, identify and screen time, through the JSON API, real
+Celery workers (the embedded default, plus the ``video`` queue's own worker) and a browser.
+
+Real models, real LFW photos, a generated clip with known screen time; nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from bench.clip import make_clip
+from ml.gallery import gallery_path
+from ml.paths import home
+from tests.conftest import lfw
+from tests.webapp.conftest import ARTIFACTS, wait_done
+from tests.webapp.test_browser import DESKTOP, PHONE, browser, server  # noqa: F401 (fixtures)
+
+CAST = ["Tony_Blair", "Colin_Powell", "Serena_Williams"]
+ENROL = range(2, 5)  # photos enrolled; photo 1 and 10 are held out
+
+
+def photos(person: str, numbers=ENROL) -> list[tuple]:
+    return [(open(lfw(person, n), "rb"), f"{person}_{n}.jpg") for n in numbers]
+
+
+def versions(name: str) -> list[Path]:
+    return [p for p in (home() / "galleries").glob(f".{name}.*")]
+
+
+@pytest.fixture
+def cast_name():
+    """A fresh gallery name; whatever the test leaves behind is removed."""
+    name = f"webcast-{uuid.uuid4().hex[:8]}"
+    yield name
+    gallery_path(name).unlink(missing_ok=True)
+    for version in versions(name):
+        shutil.rmtree(version, ignore_errors=True)
+
+
+def create_cast(client, name: str) -> dict:
+    """The cast gallery as a user makes it: create with the first person, add the others."""
+    made = client.post("/api/v1/galleries", data={"name": name, "person": "Tony Blair",
+                                                  "photos": photos("Tony_Blair")})
+    assert made.status_code == 201, made.get_json()
+    for person in CAST[1:]:
+        added = client.post(f"/api/v1/galleries/{name}/people",
+                            data={"name": person.replace("_", " "), "photos": photos(person)})
+        assert added.status_code == 201, added.get_json()
+    return added.get_json()
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    """10 s at 10 fps: Blair alone, an empty shot, Powell beside Williams, a stranger."""
+    shots = [(3, [("Tony Blair", lfw("Tony_Blair", 10))]),
+             (2, []),
+             (3, [("Colin Powell", lfw("Colin_Powell", 10)),
+                  ("Serena Williams", lfw("Serena_Williams", 10))]),
+             (2, [("stranger", lfw("Hugo_Chavez", 1))])]
+    path = tmp_path_factory.mktemp("clip") / "scene.mp4"
+    truth = make_clip(shots, path)
+    return path, {name: sum(b - a for a, b in spans) for name, spans in truth.items()}
+
+
+@pytest.fixture(scope="module")
+def video_worker(embedded_stack):
+    """Starts (once) the worker of the ``video`` queue beside the embedded stack's worker."""
+    started = []
+
+    def start():
+        if not started:
+            started.append(embedded_stack.start_worker("video", queues="video"))
+        return started[0]
+
+    yield start
+    for process in started:
+        embedded_stack.kill(process)
+
+
+# -- galleries, in the request ---------------------------------------------------------------
+
+
+def test_gallery_lifecycle_through_the_api(client, app, cast_name):
+    info = create_cast(client, cast_name)
+    assert info["name"] == cast_name and not info["protected"]
+    assert [p["name"] for p in info["people"]] == ["Colin Powell", "Serena Williams",
+                                                   "Tony Blair"]
+    assert all(p["photos"] == len(ENROL) for p in info["people"])
+    assert info["added"] == {"person": "Serena Williams", "photos": 3, "used": 3, "no_face": [],
+                             "unreadable": [], "several_faces": []}
+    thumb = client.get(info["people"][0]["photo_url"])
+    assert thumb.status_code == 200 and thumb.mimetype == "image/jpeg"
+
+    listed = client.get("/api/v1/galleries").get_json()["galleries"]
+    mine = next(g for g in listed if g["name"] == cast_name)
+    assert mine["count"] == 3 and len(mine["preview"]) == 3
+    assert client.get(mine["url"]).get_json()["people"] == info["people"]
+    assert not list((app.config["DATA_DIR"] / "enrol").iterdir())  # staged photos are gone
+
+    # More photos of someone already there are merged by name.
+    more = client.post(f"/api/v1/galleries/{cast_name}/people",
+                       data={"name": "tony  blair", "photos": photos("Tony_Blair", [5])})
+    assert more.status_code == 201
+    blair = next(p for p in more.get_json()["people"] if p["key"] == "tony_blair")
+    assert blair["photos"] == len(ENROL) + 1
+
+    assert client.delete(f"/api/v1/galleries/{cast_name}/people/Colin Powell").status_code == 204
+    left = client.get(f"/api/v1/galleries/{cast_name}").get_json()["people"]
+    assert [p["key"] for p in left] == ["serena_williams", "tony_blair"]
+    assert client.delete(f"/api/v1/galleries/{cast_name}/people/nobody").status_code == 404
+    assert client.delete(f"/api/v1/galleries/{cast_name}/people/tony_blair").status_code == 204
+    last = client.delete(f"/api/v1/galleries/{cast_name}/people/serena_williams")
+    assert last.status_code == 409 and "delete the gallery" in last.get_json()["error"]
+
+    assert client.delete(f"/api/v1/galleries/{cast_name}").status_code == 204
+    assert client.get(f"/api/v1/galleries/{cast_name}").status_code == 404
+    assert not gallery_path(cast_name).is_symlink() and not versions(cast_name)
+    assert client.delete(f"/api/v1/galleries/{cast_name}").status_code == 404
+
+
+@pytest.mark.parametrize("form, status, words", [
+    ({"name": "../etc", "person": "A B"}, 400, "name the gallery"),
+    ({"name": "ok-name", "person": "../../x"}, 400, "give the person a name"),
+    ({"name": "ok-name", "person": "A B", "photos": []}, 400, "at least one photo"),
+    ({"name": "ok-name", "person": "A B", "photos": "text"}, 400, "not an image"),
+    ({"name": "ok-name", "person": "A B", "photos": "noface"}, 400, "no face was found"),
+    ({"name": "celebrities", "person": "A B"}, 409, "already exists"),
+])
+def test_gallery_bad_input_is_a_clear_4xx(client, form, status, words, tmp_path):
+    form = dict(form)
+    if form.get("photos") == "text":
+        form["photos"] = [(io.BytesIO(b"not a photo"), "x.jpg")]
+    elif form.get("photos") == "noface":
+        blank = io.BytesIO()
+        Image.new("RGB", (200, 200), (90, 120, 160)).save(blank, "JPEG")
+        blank.seek(0)
+        form["photos"] = [(blank, "sky.jpg")]
+    elif "photos" not in form:
+        form["photos"] = photos("Tony_Blair", [2])
+    response = client.post("/api/v1/galleries", data=form)
+    assert response.status_code == status, response.get_json()
+    assert words in response.get_json()["error"]
+    assert not gallery_path("ok-name").exists()
+
+
+def test_built_in_galleries_are_refused(client, app, web_gallery):
+    for name in ("celebrities", web_gallery):  # the default and the one the app uses
+        refused = [client.delete(f"/api/v1/galleries/{name}"),
+                   client.post(f"/api/v1/galleries/{name}/people",
+                               data={"name": "X Y", "photos": photos("Tony_Blair", [2])}),
+                   client.delete(f"/api/v1/galleries/{name}/people/tony_blair")]
+        for response in refused:
+            assert response.status_code == 403, response.get_json()
+            assert "built in" in response.get_json()["error"]
+    assert gallery_path(web_gallery).exists()
+    page = client.post(f"/galleries/{web_gallery}/delete",
+                       data={"csrf_token": csrf(client)})
+    assert page.status_code == 403 and b"built in" in page.data
+    other_site = client.delete(f"/api/v1/galleries/{web_gallery}",
+                               headers={"Origin": "https://evil.example"})
+    assert other_site.status_code == 403 and "other sites" in other_site.get_json()["error"]
+
+
+def test_identify_bad_input_is_a_clear_4xx(client, app, web_gallery):
+    def post(**form):
+        response = client.post("/api/v1/identify", data=form)
+        return response.status_code, response.get_json()["error"]
+
+    photo = lambda: (open(lfw("Tony_Blair", 1), "rb"), "p.jpg")  # noqa: E731
+    assert post(image=(io.BytesIO(b"text"), "p.jpg"), gallery=web_gallery)[0] == 400
+    status, message = post(gallery=web_gallery)
+    assert status == 400 and "choose a photo" in message
+    assert post(image=photo()) == (400, "choose a gallery")
+    assert post(image=photo(), gallery="no-such") == (404, "no gallery named 'no-such'")
+    assert post(image=photo(), gallery="../x")[0] == 404
+    assert not list((app.config["DATA_DIR"] / "jobs").iterdir())
+    page = client.post("/identify", data={"csrf_token": csrf(client), "gallery": web_gallery})
+    assert page.status_code == 400 and b"choose a photo" in page.data
+
+
+def csrf(client) -> str:
+    client.get("/galleries")
+    with client.session_transaction() as session:
+        return session["csrf"]
+
+
+def test_page_forms_need_the_csrf_token(client, web_gallery):
+    response = client.post("/galleries", data={"name": "x", "person": "A B"})
+    assert response.status_code == 400 and b"CSRF" in response.data
+
+
+# -- videos are checked in the request -------------------------------------------------------
+
+
+def odd_videos(folder: Path) -> dict[str, bytes]:
+    """Files people upload by mistake, each with what must happen."""
+    avi = folder / "blank.avi"
+    writer = cv2.VideoWriter(str(avi), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 64))
+    for _ in range(5):
+        writer.write(np.zeros((64, 64, 3), np.uint8))
+    writer.release()
+    empty = folder / "empty.avi"
+    cv2.VideoWriter(str(empty), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 64)).release()
+    return {"text": b"this is not a video",
+            "codec": avi.read_bytes().replace(b"MJPG", b"ZZZZ"),  # a codec nobody decodes
+            "no frames": empty.read_bytes(),
+            "empty": b""}
+
+
+@pytest.mark.parametrize("case, status, words", [
+    ("text", 415, "not a video"),
+    ("codec", 415, "codec this build cannot decode"),
+    ("no frames", 400, "no frames"),
+    ("empty", 400, "The video: the file is empty"),
+])
+def test_bad_videos_are_refused_before_queueing(client, app, web_gallery, tmp_path, case,
+                                                status, words):
+    data = odd_videos(tmp_path)[case]
+    response = client.post("/api/v1/screentime", data={
+        "video": (io.BytesIO(data), "clip.mp4"), "gallery": web_gallery})
+    assert response.status_code == status, response.get_json()
+    assert words in response.get_json()["error"]
+    assert str(tmp_path) not in response.get_json()["error"]
+    data_dir = app.config["DATA_DIR"]
+    assert not list((data_dir / "jobs").iterdir()) and not list((data_dir / "uploads").iterdir())
+
+
+def test_too_long_too_large_and_bad_options(tmp_path, web_gallery, clip):
+    from webapp import create_app
+
+    path, _ = clip
+    base = {"DATA_DIR": tmp_path / "data", "GALLERY": web_gallery, "QUEUE": "cpu",
+            "TESTING": True}
+    short = create_app({**base, "MAX_VIDEO_SECONDS": 5}).test_client()
+
+    def post(client, **form):
+        return client.post("/api/v1/screentime", data={
+            "video": (open(path, "rb"), "scene.mp4"), "gallery": web_gallery, **form})
+
+    long = post(short)
+    assert long.status_code == 400 and "lasts 10 s; the limit is 5 s" in long.get_json()["error"]
+    assert post(short, fps="fast").status_code == 400
+    assert "between 0.1 and 10" in post(short, fps="50").get_json()["error"]
+    assert post(short, gallery="no-such").status_code == 404
+    tiny = create_app({**base, "MAX_VIDEO_MB": 0.01}).test_client()
+    large = post(tiny)
+    assert large.status_code == 413 and "video is too large" in large.get_json()["error"]
+    page = tiny.post("/screentime", data={"video": (open(path, "rb"), "scene.mp4")})
+    assert page.status_code == 413 and b"too large" in page.data
+
+
+# -- with workers ----------------------------------------------------------------------------
+
+
+def test_identify_and_screen_time_with_real_workers(embedded_stack, video_worker, clip,
+                                                    cast_name):
+    app = embedded_stack.app()
+    client = app.test_client()
+    create_cast(client, cast_name)
+
+    # The video is queued first, with no video worker yet: photos are not held up behind it.
+    path, truth = clip
+    video = client.post("/api/v1/screentime", data={
+        "video": (open(path, "rb"), "scene.mp4"), "gallery": cast_name, "fps": "2"})
+    assert video.status_code == 202, video.get_json()
+    video = video.get_json()
+    assert video["page_url"].startswith("/screentime/")
+
+    named = {}
+    for person, n in (("Tony_Blair", 1), ("Serena_Williams", 1), ("Hugo_Chavez", 1)):
+        queued = client.post("/api/v1/identify", data={
+            "image": (open(lfw(person, n), "rb"), "photo.jpg"), "gallery": cast_name})
+        assert queued.status_code == 202, queued.get_json()
+        status = wait_done(client, queued.get_json()["status_url"], timeout=120)
+        assert status["status"] == "done", status
+        result = status["result"]
+        assert len(result["faces"]) == 1
+        named[person] = result["faces"][0]
+    assert named["Tony_Blair"]["name"] == "Tony Blair" and named["Tony_Blair"]["known"]
+    assert named["Serena_Williams"]["name"] == "Serena Williams"
+    assert named["Hugo_Chavez"]["name"] == "unknown" and not named["Hugo_Chavez"]["known"]
+    assert client.get(named["Tony_Blair"]["photo_url"]).mimetype == "image/jpeg"
+    drawn = client.get(result["drawn_url"] + "?download=1")
+    assert "attachment" in drawn.headers["Content-Disposition"]
+    assert Image.open(io.BytesIO(drawn.data)).size == (result["width"], result["height"])
+    assert client.get(video["status_url"]).get_json()["status"] == "queued"
+
+    video_worker()
+    seen = []
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        status = client.get(video["status_url"]).get_json()
+        seen.append(status)
+        if status["status"] in ("done", "failed"):
+            break
+        time.sleep(0.3)
+    assert status["status"] == "done", status
+    result = status["result"]
+    assert result["video"] == "scene.mp4" and abs(result["duration"] - 10) < 0.01
+    seconds = {p["name"]: p["seconds"] for p in result["people"]}
+    assert set(seconds) == {"Tony Blair", "Colin Powell", "Serena Williams"}, seconds
+    for name, true in truth.items():
+        if name != "stranger":
+            assert abs(seconds[name] - true) <= 0.5, (name, seconds[name], true)
+    assert result["unknown_seconds"] > 1  # the stranger
+    frames = [s for s in seen if s.get("stage") == "frames"]
+    assert all(s["steps"] == 20 and 0 <= s["progress"] <= 1 for s in frames), frames
+
+    rows = list(csv.DictReader(io.StringIO(client.get(result["csv_url"]).text)))
+    assert {r["name"] for r in rows} == set(seconds)
+    chart = Image.open(io.BytesIO(client.get(result["timeline_url"]).data))
+    sheet = Image.open(io.BytesIO(client.get(result["sheet_url"]).data))
+    assert chart.format == "PNG" and sheet.format == "JPEG"
+
+    assert client.delete(f"/api/v1/jobs/{video['job']}").status_code == 204
+    assert client.get(video["status_url"]).status_code == 404
+
+    # A gallery deleted while a photo waits: the job says so.
+    assert client.delete(f"/api/v1/galleries/{cast_name}").status_code == 204
+    gone = client.post("/api/v1/identify", data={
+        "image": (open(lfw("Tony_Blair", 1), "rb"), "photo.jpg"), "gallery": cast_name})
+    assert gone.status_code == 404 and "no gallery named" in gone.get_json()["error"]
+
+
+# -- in a browser ----------------------------------------------------------------------------
+
+
+def make_pair(folder: Path) -> Path:
+    """Powell (enrolled) beside Chavez (a stranger to the cast gallery), side by side."""
+    left, right = (Image.open(lfw(p, 1)).convert("RGB") for p in ("Colin_Powell", "Hugo_Chavez"))
+    pair = Image.new("RGB", (left.width + right.width, left.height))
+    pair.paste(left, (0, 0))
+    pair.paste(right, (left.width, 0))
+    path = folder / "pair.jpg"
+    pair.save(path, quality=92)
+    return path
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_people_pages_in_a_browser(server, browser, video_worker, clip, cast_name,  # noqa: F811
+                                   tmp_path):
+    video_worker()
+    page = browser.new_page(viewport=DESKTOP, accept_downloads=True)
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("dialog", lambda dialog: dialog.accept())
+
+    page.goto(server + "/galleries")
+    page.fill("input[name=name]", cast_name)
+    page.fill("input[name=person]", "Tony Blair")
+    page.set_input_files("input[name=photos]", [str(lfw("Tony_Blair", n)) for n in ENROL])
+    page.click("text=Create the gallery")
+    page.wait_for_selector(".flash")
+    assert "Added Tony Blair from 3 of 3 photos" in page.locator(".flash").inner_text()
+    for person in CAST[1:]:
+        page.fill("input[name=name]", person.replace("_", " "))
+        page.set_input_files("input[name=photos]", [str(lfw(person, n)) for n in ENROL])
+        page.click("button:text-is('Add')")
+        page.wait_for_selector(f".flash:has-text('Added {person.replace('_', ' ')}')")
+    assert page.locator(".people-grid .person img").count() == 3
+    page.wait_for_load_state("networkidle")
+    shot(page, "people-gallery-desktop")
+
+    page.click("main >> text=Who is who?")
+    page.set_input_files("input[name=image]", str(make_pair(tmp_path)))
+    assert page.locator("select[name=gallery]").input_value() == cast_name
+    shot(page, "people-identify-form-desktop")
+    page.click("text=Name the faces")
+    page.wait_for_selector(".identified .name", timeout=90_000)
+    names = page.locator(".identified .name").all_text_contents()
+    assert sorted(names) == ["Colin Powell", "unknown"], names
+    page.wait_for_load_state("networkidle")
+    shot(page, "people-identify-desktop")
+    with page.expect_download() as download:
+        page.click("text=Download the named photo")
+    saved = tmp_path / "named.jpg"
+    download.value.save_as(saved)
+    assert Image.open(saved).format == "JPEG"
+
+    page.goto(server + f"/screentime?gallery={cast_name}")
+    path, _ = clip
+    page.set_input_files("input[name=video]", str(path))
+    shot(page, "people-screentime-form-desktop")
+    page.click("text=Measure screen time")
+    page.wait_for_selector(".screen-table", timeout=120_000)
+    table = page.locator(".screen-table").inner_text()
+    assert "Tony Blair" in table and "Serena Williams" in table
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("document.getElementById('timeline').naturalWidth") > 0
+    shot(page, "people-screentime-desktop")
+    with page.expect_download() as download:
+        page.click("text=CSV")
+    assert "name,start_s,end_s,seconds" in Path(download.value.path()).read_text()
+    phone = browser.new_page(viewport=PHONE)
+    phone.goto(page.url)
+    phone.wait_for_selector(".screen-table", timeout=30_000)
+    phone.wait_for_load_state("networkidle")
+    shot(phone, "people-screentime-phone")
+    phone.goto(server + f"/galleries/{cast_name}")
+    shot(phone, "people-gallery-phone")
+
+    page.goto(server + f"/galleries/{cast_name}")
+    page.click(".person:has-text('Colin Powell') button")
+    page.wait_for_selector(".flash:has-text('Colin Powell was removed')")
+    assert page.locator(".people-grid .person").count() == 2
+    page.click("text=Delete this gallery")
+    page.wait_for_selector(".flash:has-text('was deleted')")
+    assert cast_name not in page.locator("main").inner_text().replace(
+        page.locator(".flash").inner_text(), "")
+    shot(page, "people-galleries-desktop")
+    assert not errors, errors
+
+
+def test_a_bad_video_is_a_message_in_the_browser(server, browser, web_gallery,  # noqa: F811
+                                                 tmp_path):
+    page = browser.new_page(viewport=PHONE)
+    page.goto(server + f"/screentime?gallery={web_gallery}")
+    bad = tmp_path / "holiday.mp4"
+    bad.write_text("this is not a video")
+    page.set_input_files("input[name=video]", str(bad))
+    page.click("text=Measure screen time")
+    assert "not a video" in page.locator(".error").first.inner_text()
+    assert page.locator("select[name=gallery]").input_value() == web_gallery
+    shot(page, "people-screentime-error-phone")
+

@@ -1,0 +1,249 @@
+"""People's own galleries from the web: create one, add people, remove people, delete it.
+
+Galleries are the CLI's (``ml.gallery_build`` build/add/remove): the same versioned folders
+under ``$LOOKALIKE_HOME/galleries``, usable at once by ``lookalike identify --gallery NAME``.
+Uploaded photos are checked like every upload (``webapp.uploads``), written under
+``DATA_DIR/enrol/<random>/<Person_Name>/photo-N.ext`` (the layout ``build``/``add`` read; the
+user's file names are never part of a path) and removed as soon as the gallery is written.
+
+Enrolling a few photos takes about a second on a CPU, so it runs in the request and the person
+is listed at once; a per-gallery file lock keeps two edits from writing versions over each
+other. The default gallery (and the one the lookalike pages use) cannot be changed from here.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import io
+import json
+import re
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from flask import current_app
+from PIL import Image
+from werkzeug.datastructures import FileStorage
+
+from ml.gallery import DEFAULT_GALLERY, display_name, gallery_path, list_galleries, person_key
+from webapp.uploads import UploadError, check_image
+
+# Gallery names made here: no dots (a dot would make "family" and "family.old" share
+# ``.family.*`` version globs in ml.gallery_build).
+NEW_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
+PERSON_NAME = re.compile(r"[\w .'-]{1,60}")
+MAX_PHOTOS = 20
+SUFFIXES = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif",
+            "BMP": ".bmp", "TIFF": ".tif"}
+
+
+def protected() -> set[str]:
+    """Galleries the web may read but never change: the default one and the app's own."""
+    return {DEFAULT_GALLERY, current_app.config["GALLERY"],
+            *current_app.config.get("PROTECTED_GALLERIES", ())}
+
+
+def existing(name: str) -> Path:
+    """The gallery's link, or a 404 ``UploadError`` (also for malformed names)."""
+    try:
+        link = gallery_path(name)
+    except ValueError:
+        raise UploadError(f"no gallery named '{name}'", 404) from None
+    if not (link.is_symlink() and link.exists()):
+        raise UploadError(f"no gallery named '{name}'", 404)
+    return link
+
+
+def editable(name: str) -> Path:
+    """The gallery's link if the web may change it: never the built-in ones (403, even
+    before they are built)."""
+    if name in protected():
+        raise UploadError(f"the '{name}' gallery is built in and cannot be changed from the web; "
+                          "create a gallery of your own", 403)
+    return existing(name)
+
+
+def new_name(name: str) -> str:
+    name = (name or "").strip()
+    if not NEW_NAME.fullmatch(name):
+        raise UploadError("name the gallery with 1-40 letters, digits, '-' or '_' (starting "
+                          "with a letter or digit)")
+    if name in protected() or gallery_path(name).is_symlink():
+        raise UploadError(f"a gallery named '{name}' already exists", 409)
+    return name
+
+
+def person_folder(name: str) -> str:
+    """The ``Person_Name`` folder for a person's display name (never a path outside)."""
+    name = " ".join((name or "").split())
+    if not PERSON_NAME.fullmatch(name) or not person_key(name):
+        raise UploadError("give the person a name of up to 60 letters, digits, spaces, "
+                          "'.', '-' or \"'\" (with at least one latin letter or digit)")
+    return name.replace(" ", "_")
+
+
+def read_photos(files: list[FileStorage]) -> list[tuple[bytes, str, str]]:
+    """(bytes, suffix, file name for messages) of each uploaded photo, all checked."""
+    files = [f for f in files if f.filename or f.content_length]
+    if not files:
+        raise UploadError("choose at least one photo of the person")
+    if len(files) > MAX_PHOTOS:
+        raise UploadError(f"upload at most {MAX_PHOTOS} photos at a time (got {len(files)})")
+    out = []
+    for n, file in enumerate(files, 1):
+        label = Path(file.filename or f"photo {n}").name[:80]
+        data = file.read()
+        if not data:
+            raise UploadError(f"{label}: the file is empty")
+        check_image(data, label)
+        with Image.open(io.BytesIO(data)) as probe:
+            suffix = SUFFIXES.get(probe.format or "", ".jpg")
+        out.append((data, suffix, label))
+    return out
+
+
+@contextmanager
+def locked(name: str) -> Iterator[None]:
+    """One edit of gallery ``name`` at a time, across web processes on this machine."""
+    folder = Path(current_app.config["DATA_DIR"]) / "gallery-locks"
+    folder.mkdir(exist_ok=True)
+    with open(folder / f"{name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def staged(folder: str, photos: list[tuple[bytes, str, str]]) -> Iterator[tuple[Path, dict]]:
+    """The photos as ``<tmp>/<folder>/photo-N.ext`` (what build/add read); removed after."""
+    root = Path(current_app.config["DATA_DIR"]) / "enrol" / secrets.token_hex(8)
+    person = root / folder
+    person.mkdir(parents=True)
+    labels = {}
+    try:
+        for n, (data, suffix, label) in enumerate(photos, 1):
+            path = person / f"photo-{n}{suffix}"
+            path.write_bytes(data)
+            labels[str(path)] = label
+        yield root, labels
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def enrolment(person: str, labels: dict[str, str], report: dict) -> dict:
+    """What became of the uploaded photos, from the gallery report (which lists sources)."""
+    def ours(items: list[str]) -> list[str]:
+        found = []
+        for item in items:
+            for path, label in labels.items():
+                if item.startswith(path):
+                    found.append(label)
+        return found
+
+    no_face = ours(report.get("no_face", []))
+    unreadable = ours(report.get("unreadable", []))
+    used = len(labels) - len(no_face) - len(unreadable)
+    if used <= 0:
+        raise UploadError(f"no face was found in any photo of {person}: nobody was added")
+    return {"person": person, "photos": len(labels), "used": used, "no_face": no_face,
+            "unreadable": unreadable, "several_faces": ours(report.get("ambiguous", []))}
+
+
+def create(name: str, person: str, files: list[FileStorage]) -> dict:
+    """A new gallery holding its first person (a gallery cannot be empty)."""
+    from ml.gallery_build import build
+
+    name = new_name(name)
+    folder = person_folder(person)
+    photos = read_photos(files)
+    with locked(name):
+        if gallery_path(name).is_symlink():
+            raise UploadError(f"a gallery named '{name}' already exists", 409)
+        with staged(folder, photos) as (root, labels):
+            try:
+                data = build(name, [root])
+            except ValueError:  # no face in any photo: build writes nothing
+                raise UploadError(f"no face was found in any photo of {display_name(folder)}: "
+                                  "the gallery was not created") from None
+            summary = enrolment(display_name(folder), labels, data.report)
+    return {**describe(name), "added": summary}
+
+
+def add_person(name: str, person: str, files: list[FileStorage]) -> dict:
+    """Add a person (or more photos of someone already there, matched by name)."""
+    from ml.gallery_build import add
+
+    editable(name)
+    folder = person_folder(person)
+    photos = read_photos(files)
+    with locked(name):
+        editable(name)  # deleted while we waited
+        with staged(folder, photos) as (root, labels):
+            report = add(name, [root]).report
+            summary = enrolment(display_name(folder), labels, report)
+    return {**describe(name), "added": summary}
+
+
+def remove_person(name: str, person: str) -> str:
+    """Remove one person (by name or key); the last one cannot go (delete the gallery)."""
+    from ml.gallery_build import remove
+
+    editable(name)
+    key = person_key(person or "")
+    with locked(name):
+        people = describe(name)["people"]
+        match = [p for p in people if p["key"] == key]
+        if not key or not match:
+            raise UploadError(f"nobody called '{person}' is in gallery '{name}'", 404)
+        if len(people) == 1:
+            raise UploadError(f"{match[0]['name']} is the only person in '{name}': delete the "
+                              "gallery instead", 409)
+        remove(name, [key])
+    return match[0]["name"]
+
+
+def delete(name: str) -> None:
+    """Remove the gallery: its link first (readers see it gone at once), then its versions."""
+    link = editable(name)
+    versions = re.compile(rf"\.{re.escape(name)}\.(\d{{14}}\.[0-9a-f]{{8}}(\.building)?"
+                          r"|link\.[0-9a-f]{8})")
+    with locked(name):
+        link.unlink(missing_ok=True)
+        for path in link.parent.iterdir():
+            if versions.fullmatch(path.name):
+                if path.is_symlink() or path.is_file():
+                    path.unlink(missing_ok=True)
+                else:
+                    shutil.rmtree(path, ignore_errors=True)
+
+
+def describe(name: str) -> dict:
+    """A gallery and its people, from its ``meta.json`` (cheap: no index is loaded)."""
+    link = existing(name)
+    try:
+        meta = json.loads((link / "meta.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        raise UploadError(f"gallery '{name}' cannot be read", 404) from None
+    people = sorted(({"name": i["name"], "key": i["key"], "photos": i["photos"],
+                      "actor": i["actor"], "thumbnail": i.get("thumbnail")}
+                     for i in meta.get("identities", [])), key=lambda p: p["name"].lower())
+    return {"name": name, "people": people, "faces": sum(p["photos"] for p in people),
+            "built": meta.get("built"), "protected": name in protected()}
+
+
+def listing(preview: int = 8) -> list[dict]:
+    """Every gallery (own ones first) with its first few people, not all (the built-in one
+    has thousands)."""
+    out = []
+    for name in list_galleries():
+        try:
+            info = describe(name)
+        except UploadError:  # deleted between listing and reading
+            continue
+        people = info.pop("people")
+        out.append({**info, "count": len(people), "preview": people[:preview]})
+    return sorted(out, key=lambda g: (g["protected"], g["name"].lower()))

@@ -1,0 +1,53 @@
+"""Check an upload in the web request, so bad input is a clear 4xx and never a failed job."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+from PIL import Image
+from werkzeug.datastructures import FileStorage
+
+from ml.images import ImageError, open_image
+
+# What browsers and phones produce; Pillow reads more (PSD, ICO, EPS, ...) but we don't take them.
+FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF": "GIF", "BMP": "BMP",
+           "TIFF": "TIFF", "MPO": "JPEG"}
+
+
+class UploadError(ValueError):
+    """Bad input; ``status`` is the HTTP status to answer with, the message is for the user."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def read_image(file: FileStorage | None, what: str = "The photo") -> bytes:
+    """The bytes of an uploaded image that decodes fully, or ``UploadError``."""
+    if file is None:
+        raise UploadError(f"{what}: no file given, choose a photo")
+    data = file.read()
+    if not data:
+        raise UploadError(f"{what} is an empty file")
+    check_image(data, what)
+    return data
+
+
+def check_image(data: bytes, what: str = "The photo") -> None:
+    """Raise ``UploadError`` unless ``data`` is a supported, complete, not-too-large image."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data)) as probe:
+                found = probe.format
+        except Exception:  # open_image below says what is wrong, in words
+            found = None
+        if found is not None and found not in FORMATS:
+            supported = ", ".join(sorted(set(FORMATS.values())))
+            raise UploadError(f"{what}: {found} images are not supported (use {supported})", 415)
+        try:
+            open_image(data)
+        except ImageError as exc:
+            message = str(exc).removeprefix("image: ")
+            raise UploadError(f"{what}: {message}") from exc
