@@ -42,8 +42,8 @@ from ml.portrait import (  # noqa: E402
     upsample,
     validation_stems,
 )
-from ml.portrait_train import fetch_checked, load_human_seg, split  # noqa: E402
-from ml.weights import npm_registry  # noqa: E402
+from ml.portrait_train import load_human_seg, split  # noqa: E402
+from ml.weights import fetch_checked, npm_registry  # noqa: E402
 
 MEDIAPIPE_VERSION = "0.1.1675465747"
 MEDIAPIPE_SHA256 = "7767b33eaa68990ee06c28bbb89f39a13a47ebb07ff0f1fd4947d9e817bb9bf9"

@@ -29,6 +29,7 @@ from ml.device import default_device
 from ml.emotion import CLASSES, WEIGHTS, EmotionNet, normalise, predict_crops
 from ml.paths import data_dir
 from ml.progress import Progress, no_progress
+from ml.weights import half_state_dict
 
 
 def fer2013_archive() -> Path:
@@ -149,8 +150,7 @@ def train(out: Path = WEIGHTS, epochs: int = 24, batch: int = 128, lr: float = 0
             best = {**row, "confusion": confusion.tolist()}
             out.parent.mkdir(parents=True, exist_ok=True)
             torch.save({"config": config, "classes": list(CLASSES), "metrics": best,
-                        "state_dict": {k: v.half() if v.is_floating_point() else v
-                                       for k, v in model.state_dict().items()}}, out)
+                        "state_dict": half_state_dict(model)}, out)
     best["history"] = history
     best["config"] = config
     best["recipe"] = {"epochs": epochs, "batch": batch, "lr": lr, "seed": seed}

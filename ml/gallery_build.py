@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tarfile
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -283,6 +284,8 @@ def add(name: str, sources: list[Path], progress: Progress = no_progress) -> Gal
     }
     new, best = collect(photos, actors, current.embedder, progress)
     new.report["empty"] = empty
+    if len(new.vectors) == 0:  # no face in any new photo: the gallery stays as it was
+        return replace(old, report={**new.report, "identities": len(old.identities)})
     merged = _merge(old, new)
     meta = {**current.meta, "sources": current.meta.get("sources", []) + [str(s) for s in sources]}
     write_version(name, merged, best, meta, progress, previous=current)
@@ -343,7 +346,7 @@ def write_version(name: str, data: GalleryData, best: dict[str, tuple[SourcePhot
                             if data.report.get("empty") else ""))
     link = gallery_path(name)
     root = link.parent
-    for stale in root.glob(f".{name}.*.building"):  # left by an interrupted build
+    for stale in _versions(root, name, building=True):  # left by an interrupted build
         shutil.rmtree(stale, ignore_errors=True)
     version = root / f".{name}.{time.strftime('%Y%m%d%H%M%S')}.{uuid.uuid4().hex[:8]}"
     building = version.with_name(version.name + ".building")
@@ -375,10 +378,17 @@ def write_version(name: str, data: GalleryData, best: dict[str, tuple[SourcePhot
     return version
 
 
+def _versions(root: Path, name: str, building: bool = False) -> list[Path]:
+    """This gallery's version folders (``.NAME.TIMESTAMP.HEX``), never those of a gallery whose
+    name merely starts with NAME (``a`` vs ``a.b``)."""
+    suffix = r"\.building" if building else ""
+    pattern = re.compile(rf"\.{re.escape(name)}\.\d{{14}}\.[0-9a-f]{{8}}{suffix}")
+    return [p for p in root.glob(f".{name}.*") if p.is_dir() and pattern.fullmatch(p.name)]
+
+
 def _prune(root: Path, name: str, keep: set[str]) -> None:
     """Delete old versions but the new one and the one before (readers may be opening it)."""
-    versions = sorted((p for p in root.glob(f".{name}.*") if p.is_dir()
-                       and not p.name.endswith(".building")), key=lambda p: p.stat().st_mtime)
+    versions = sorted(_versions(root, name), key=lambda p: p.stat().st_mtime)
     for old in versions[:-2]:
         if old.name not in keep:
             shutil.rmtree(old, ignore_errors=True)

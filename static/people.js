@@ -60,38 +60,17 @@ function peopleFail(section, message) {
 }
 
 function pollPeople(section) {
-  const url = section.dataset.statusUrl;
-  let delay = 400;
-  const tick = async () => {
-    let status;
-    try {
-      const response = await fetch(url, {headers: {Accept: "application/json"}});
-      if (response.status === 404) {
-        peopleFail(section, "This job no longer exists: it was deleted or it expired.");
-        return;
-      }
-      status = await response.json();
-    } catch (err) {
-      setTimeout(tick, 2000);
-      return;
-    }
-    if (status.status === "done") {
+  pollJob(section.dataset.statusUrl, {
+    done(status) {
       section.querySelector("#people-progress").hidden = true;
       const results = section.querySelector("#people-results");
       results.hidden = false;
       if (status.kind === "screentime") renderScreentime(results, status.result);
       else renderIdentify(results, status.result);
-      return;
-    }
-    if (status.status === "failed") {
-      peopleFail(section, status.error || "The job failed.");
-      return;
-    }
-    showPeopleProgress(section, status);
-    delay = Math.min(delay * 1.2, 1500);
-    setTimeout(tick, delay);
-  };
-  tick();
+    },
+    failed: (message) => peopleFail(section, message),
+    progress: (status) => showPeopleProgress(section, status),
+  });
 }
 
 function download(url, text, primary) {

@@ -113,6 +113,24 @@ def test_add_embeds_only_new_photos_and_remove_forgets(tmp_path, gallery_name):
     assert gallery.lookalikes(query(lfw("Tony_Blair", 1)), k=1)[0][0].thumbnail
 
 
+def test_edits_touch_only_their_own_gallery_and_faceless_adds_change_nothing(tmp_path,
+                                                                             gallery_name):
+    other = f"{gallery_name}.b"  # its versions start with this gallery's name
+    try:
+        build(other, [enrol(tmp_path / "other", PEOPLE[2:3], photos=[2])])
+        for n in range(3):  # enough versions of gallery_name for old ones to be pruned
+            build(gallery_name, [enrol(tmp_path / f"v{n}", PEOPLE[:1], photos=[2])])
+        assert [i.name for i in Gallery.open(other).identities] == ["Serena Williams"]
+    finally:
+        (home() / "galleries" / other).unlink(missing_ok=True)
+    blank = tmp_path / "blank" / "Nobody"
+    blank.mkdir(parents=True)
+    Image.new("RGB", (200, 200), "grey").save(blank / "grey.jpg")
+    before = Gallery.open(gallery_name).version
+    data = add(gallery_name, [tmp_path / "blank"])
+    assert data.report["no_face"] and Gallery.open(gallery_name).version == before
+
+
 def test_interrupted_build_leaves_the_gallery_intact(tmp_path, gallery_name):
     build(gallery_name, [enrol(tmp_path / "v1", PEOPLE[:2])])
 

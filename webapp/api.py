@@ -162,20 +162,21 @@ def with_urls(job: jobs.Job, result: dict) -> dict:
     return out
 
 
+def queued(job: jobs.Job, page: str = "pages.job"):
+    """202 with where to poll the job and where its page is."""
+    url = url_for("api.job", job_id=job.id)
+    return jsonify(job=job.id, status_url=url, page_url=url_for(page, job_id=job.id)), \
+        202, {"Location": url}
+
+
 @bp.post("/analyze")
 def analyze():
-    job = start_analysis(request.form, request.files)
-    url = url_for("api.job", job_id=job.id)
-    return jsonify(job=job.id, status_url=url, page_url=url_for("pages.job", job_id=job.id)), \
-        202, {"Location": url}
+    return queued(start_analysis(request.form, request.files))
 
 
 @bp.post("/family")
 def family():
-    job = start_family(request.form, request.files)
-    url = url_for("api.job", job_id=job.id)
-    return jsonify(job=job.id, status_url=url, page_url=url_for("pages.job", job_id=job.id)), \
-        202, {"Location": url}
+    return queued(start_family(request.form, request.files))
 
 
 @bp.get("/jobs/<job_id>")

@@ -54,10 +54,18 @@ class Job:
         return _read_json(self.dir / "error.json")
 
     def write_result(self, result: dict) -> None:
+        self._keep_from_now()
         _write_json(self.dir / "result.json", result)
 
     def write_error(self, message: str) -> None:
+        self._keep_from_now()
         _write_json(self.dir / "error.json", {"error": message})
+
+    def _keep_from_now(self) -> None:
+        """Results live a full TTL from when they are ready: a video may wait long in its queue."""
+        ttl = self.meta["expires"] - self.meta["created"]
+        self.meta["expires"] = max(self.meta["expires"], time.time() + ttl)
+        _write_json(self.dir / "meta.json", self.meta)
 
     def expired(self, now: float | None = None) -> bool:
         return (now or time.time()) >= self.meta["expires"]
@@ -118,6 +126,9 @@ def sweep(data_dir: Path, now: float | None = None) -> int:
     now = now or time.time()
     root = jobs_root(data_dir)
     removed = 0
+    for folder in (Path(data_dir) / "enrol").glob("*"):  # photos staged by a killed process
+        if now - folder.stat().st_mtime > 3600:
+            shutil.rmtree(folder, ignore_errors=True)
     if not root.exists():
         return 0
     for folder in root.iterdir():

@@ -366,12 +366,6 @@ def api_too_large(_: RequestEntityTooLarge):
     return jsonify(error=too_large()), 413
 
 
-def queued(job: jobs.Job):
-    url = url_for("api.job", job_id=job.id)
-    page = url_for(f"people.{job.kind}_job", job_id=job.id)
-    return jsonify(job=job.id, status_url=url, page_url=page), 202, {"Location": url}
-
-
 @api_bp.get("/galleries")
 def list_all():
     return jsonify(galleries=[gallery_urls(g) for g in galleries.listing()])
@@ -411,10 +405,12 @@ def people_remove(gallery: str, person: str):
 
 @api_bp.post("/identify")
 def identify_api():
-    return queued(start_identify(request.form, request.files))
+    job = start_identify(request.form, request.files)
+    return api.queued(job, "people.identify_job")
 
 
 @api_bp.post("/screentime")
 def screentime_api():
-    return queued(start_screentime(request.form, request.files))
+    job = start_screentime(request.form, request.files)
+    return api.queued(job, "people.screentime_job")
 

@@ -16,10 +16,9 @@ import time
 
 import numpy as np
 from celery import shared_task
-from flask import current_app
 
 from webapp import jobs
-from webapp.tasks import gallery, load_photo
+from webapp.tasks import gallery, load_photo, run_job
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +33,7 @@ def gone_gallery(name: str) -> str:
 @shared_task(bind=True, name="webapp.people_tasks.identify")
 def identify(self, job_id: str) -> dict:
     """One photo → every face named from the chosen gallery or "unknown", drawn on the photo."""
-    try:
-        return _identify(self, jobs.open_job(current_app.config["DATA_DIR"], job_id))
-    except (jobs.JobNotFound, FileNotFoundError):  # deleted (or expired) while we worked
-        return {"deleted": True}
+    return run_job(self, job_id, _identify)
 
 
 def _identify(task, job: jobs.Job) -> dict:
@@ -69,10 +65,7 @@ def _identify(task, job: jobs.Job) -> dict:
 @shared_task(bind=True, name="webapp.people_tasks.screentime")
 def screentime(self, job_id: str) -> dict:
     """One video → seconds on screen and appearances per gallery person, chart, sheet, CSV."""
-    try:
-        return _screentime(self, jobs.open_job(current_app.config["DATA_DIR"], job_id))
-    except (jobs.JobNotFound, FileNotFoundError):
-        return {"deleted": True}
+    return run_job(self, job_id, _screentime)
 
 
 def _screentime(task, job: jobs.Job) -> dict:

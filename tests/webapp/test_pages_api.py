@@ -274,6 +274,21 @@ def test_ttl_sweep_removes_expired_jobs_only(app):
         jobs.open_job(data_dir, old.id)
 
 
+def test_results_live_a_full_ttl_from_when_they_are_ready(app):
+    """A video can wait in its queue; its results must not vanish the moment they appear."""
+    data_dir = app.config["DATA_DIR"]
+    job = jobs.create(data_dir, "screentime", [JPEG], {}, ttl=60)
+    job.meta["created"] -= 50  # queued for 50 of its 60 seconds
+    job.meta["expires"] -= 50
+    job.write_result({"people": []})
+    assert jobs.sweep(data_dir, now=time.time() + 30) == 0
+    assert jobs.open_job(data_dir, job.id).result() == {"people": []}
+    staged = data_dir / "enrol" / "0123abcd"  # photos left by a process killed mid-enrolment
+    staged.mkdir(parents=True)
+    jobs.sweep(data_dir, now=time.time() + 7200)
+    assert not staged.exists() and not job.dir.exists()
+
+
 def test_expired_jobs_go_by_the_beat_task_and_by_requests(app, client):
     data_dir = app.config["DATA_DIR"]
     gone = jobs.create(data_dir, "analyze", [JPEG], {}, ttl=0)
