@@ -1,10 +1,12 @@
 """Who is who: label every face with a gallery person, or "unknown".
 
 A lookalike search always answers with *somebody*; identification must be able to say "nobody
-I know". A face is labelled with its nearest gallery identity only when the distance is within
-the embedder's same-person threshold (``ml/calibration.json``: the distance that best separates
-LFW genuine from impostor pairs, 0.4261 for dlib). Farther than that it is ``unknown``.
-Used by ``lookalike identify`` (a film's cast, a family gallery) and by screen time.
+I know". A face is named after its nearest gallery identity only when (1) the distance is
+within ``distance`` and (2) the nearest identity is at least ``margin`` closer than the next
+one (a stranger tends to sit at a similar distance from several people). The pair is
+measured per embedder on CFP by ``bench/kshot.py`` (open-set table in ``docs/benchmarks.md``;
+why in ``docs/calibration.md``). An embedder without a measured pair falls back to its LFW
+same-person threshold and no margin. Used by ``lookalike identify`` and by screen time.
 """
 
 from __future__ import annotations
@@ -42,21 +44,37 @@ class Identification:
                 "nearest": self.nearest}
 
 
-def threshold(embedder: str) -> float:
-    """The distance under which two faces are taken for the same person."""
-    return float(calibration(embedder)["threshold"])
+# embedder -> (distance, margin): 4 photos a person, galleries of 8 and 50 CFP people
+OPEN_SET = {"dlib": (0.38, 0.04)}
+
+
+@dataclass(frozen=True)
+class OpenSetRule:
+    distance: float  # the nearest person must be at most this far
+    margin: float  # ... and this much nearer than the next person
+
+    def accepts(self, nearest: float, runner_up: float | None) -> bool:
+        return nearest <= self.distance and (runner_up is None
+                                             or runner_up - nearest >= self.margin)
+
+
+def open_set_rule(embedder: str) -> OpenSetRule:
+    if embedder in OPEN_SET:
+        return OpenSetRule(*OPEN_SET[embedder])
+    return OpenSetRule(float(calibration(embedder)["threshold"]), 0.0)
 
 
 def label(gallery: Gallery, embeddings: Embeddings) -> list[tuple[str, float, str | None]]:
     """(name or "unknown", similarity %, nearest name) for each embedding."""
-    limit = threshold(gallery.embedder)
+    rule = open_set_rule(gallery.embedder)
     out = []
-    for best in gallery.lookalikes(embeddings, k=1):
+    for best in gallery.lookalikes(embeddings, k=2):
         if not best:
             out.append((UNKNOWN, 0.0, None))
             continue
         top = best[0]
-        out.append((top.name if top.distance <= limit else UNKNOWN, top.similarity, top.name))
+        known = rule.accepts(top.distance, best[1].distance if len(best) > 1 else None)
+        out.append((top.name if known else UNKNOWN, top.similarity, top.name))
     return out
 
 

@@ -38,7 +38,7 @@ def identify(self, job_id: str) -> dict:
 
 def _identify(task, job: jobs.Job) -> dict:
     from ml.gallery import GalleryNotFound
-    from ml.identify import draw_identifications, identify, threshold
+    from ml.identify import draw_identifications, identify, open_set_rule
 
     name = job.meta["options"]["gallery"]
     task.update_state(state="PROGRESS", meta={"stage": "identify", "step": 1, "steps": 1})
@@ -58,7 +58,7 @@ def _identify(task, job: jobs.Job) -> dict:
     notes = [] if found else ["No face was found in this photo."]
     job.write_result({"gallery": name, "width": image.width, "height": image.height,
                       "faces": faces, "known": sum(f.known for f in found),
-                      "threshold": round(threshold(people.embedder), 4), "notes": notes})
+                      "threshold": open_set_rule(people.embedder).distance, "notes": notes})
     return {"faces": len(faces)}
 
 
