@@ -176,13 +176,20 @@ class Gallery:
         if index is None:
             return [[] for _ in range(len(embeddings))]
         size = len(rows) if rows is not None else len(self)
-        wanted = min(size, max(100, 20 * (k + len(exclude))))
+        first = min(size, max(100, 20 * (k + len(exclude))))
         results = []
         for vector in embeddings.vectors:
-            items, dists = index.get_nns_by_vector(vector.tolist(), wanted, search_k=SEARCH_K,
-                                                   include_distances=True)
-            faces = np.asarray(items) if rows is None else rows[np.asarray(items, int)]
-            results.append(self._rank(faces, np.asarray(dists), k, exclude, top_m))
+            wanted = first
+            while True:  # a person with hundreds of photos can fill the first candidates alone
+                items, dists = index.get_nns_by_vector(
+                    vector.tolist(), wanted, search_k=max(SEARCH_K, wanted * N_TREES),
+                    include_distances=True)
+                faces = np.asarray(items) if rows is None else rows[np.asarray(items, int)]
+                ranked = self._rank(faces, np.asarray(dists), k, exclude, top_m)
+                if len(ranked) >= k or wanted >= size:
+                    break
+                wanted = min(size, wanted * 4)
+            results.append(ranked)
         return results
 
     def _rank(self, faces: np.ndarray, dists: np.ndarray, k: int, exclude: set[str],

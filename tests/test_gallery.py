@@ -60,6 +60,16 @@ def test_held_out_photos_are_named_first(tmp_path, gallery_name):
         assert not no_close_match(top)
 
 
+def test_a_person_with_many_photos_leaves_room_for_other_lookalikes(tmp_path, gallery_name):
+    """George W. Bush's 120 photos fill Annoy's first 100 candidates by themselves."""
+    enrol(tmp_path / "src", ["George_W_Bush"], photos=range(2, 122))
+    build(gallery_name, [enrol(tmp_path / "src", PEOPLE[:3], photos=[2, 3])])
+    gallery = Gallery.open(gallery_name)
+    top = gallery.lookalikes(query(lfw("George_W_Bush", 1)), k=3)[0]
+    assert [t.name for t in top][0] == "George W Bush" and len(top) == 3
+    assert len(gallery.lookalikes(query(lfw("George_W_Bush", 1)), k=10)[0]) == 4  # everyone
+
+
 def test_sources_merge_by_name_and_bad_files_are_reported(tmp_path, gallery_name):
     a = enrol(tmp_path / "a", ["Tony_Blair"], photos=[2, 3])
     b = tmp_path / "b"
