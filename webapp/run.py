@@ -36,6 +36,8 @@ def ensure_gallery(name: str) -> None:
 
 
 def main() -> int:
+    # stopped by a service manager (SIGTERM) as by Ctrl-C: the workers go too
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     ensure_gallery(os.environ.get("LOOKALIKE_GALLERY", "celebrities"))
     port = os.environ.get("PORT", "5000")
     host = os.environ.get("HOST", "127.0.0.1")
