@@ -152,18 +152,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train this project's own models")
     tsub = train.add_subparsers(title="models", required=True)
-    p = tsub.add_parser("emotion", help="the expression CNN, on FER2013 (see docs/emotion.md)")
-    p.add_argument("--epochs", type=int, default=24)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, help="where to write the weights (default: shipped file)")
-    p.add_argument("--log", type=Path, help="also append each epoch's JSON line to this file")
-    p.set_defaults(run=cmd_train_emotion)
-    p = tsub.add_parser("portrait", help="the portrait U-Net, on human_seg (see docs/portrait.md)")
-    p.add_argument("--epochs", type=int, default=40)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, help="where to write the weights (default: shipped file)")
-    p.add_argument("--log", type=Path, help="also append each epoch's JSON line to this file")
-    p.set_defaults(run=cmd_train_portrait)
+    for model, epochs, run, text in (
+            ("emotion", 24, cmd_train_emotion,
+             "the expression CNN, on FER2013 (see docs/emotion.md)"),
+            ("portrait", 40, cmd_train_portrait,
+             "the portrait U-Net, on human_seg (see docs/portrait.md)")):
+        p = tsub.add_parser(model, help=text)
+        p.add_argument("--epochs", type=int, default=epochs)
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--out", type=Path,
+                       help="where to write the weights (default: the shipped file)")
+        p.add_argument("--log", type=Path, help="also append each epoch's JSON line to this file")
+        p.set_defaults(run=run)
     return parser
 
 

@@ -168,16 +168,20 @@ def test_redis_broker_end_to_end(redis_stack):
     check_analysis(client, status, faces=2)
 
 
+def wait_running(client, url: str) -> None:
+    deadline = time.time() + 60
+    while client.get(url).get_json()["status"] != "running":
+        assert time.time() < deadline, "the task never started"
+        time.sleep(0.02)
+
+
 def test_a_killed_worker_loses_no_job(redis_stack):
     """SIGKILL the worker while its task runs: the task was not acknowledged (acks_late), so
     Redis hands it to the next worker after the visibility timeout, which finishes it."""
     first = redis_stack.start_worker("doomed")
     client = redis_stack.app().test_client()
     queued = post_photo(client, PHOTO)
-    deadline = time.time() + 60
-    while client.get(queued["status_url"]).get_json()["status"] != "running":
-        assert time.time() < deadline, "the task never started"
-        time.sleep(0.02)
+    wait_running(client, queued["status_url"])
     redis_stack.kill(first, signal.SIGKILL)
     assert client.get(queued["status_url"]).get_json()["status"] != "done"
     time.sleep(5)  # the visibility timeout, so the next worker takes the task back at start
@@ -192,10 +196,7 @@ def test_a_killed_pool_process_is_replaced_and_the_task_rerun(redis_stack):
     worker = redis_stack.start_worker("pool")
     client = redis_stack.app().test_client()
     queued = post_photo(client, PHOTO)
-    deadline = time.time() + 60
-    while client.get(queued["status_url"]).get_json()["status"] != "running":
-        assert time.time() < deadline, "the task never started"
-        time.sleep(0.02)
+    wait_running(client, queued["status_url"])
     children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
     assert children
     for child in children:
