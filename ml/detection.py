@@ -3,6 +3,14 @@
 MTCNN's P/R/O-Net weights ship inside the facenet-pytorch wheel, so detection works offline.
 Big photos are shrunk for detection (faces stay findable, time stays bounded) and the boxes and
 landmarks are scaled back to the original pixels.
+
+The cascade is run here, not by facenet-pytorch's ``detect_face``: that function clips each
+square candidate box to the photo before resampling it for R-Net and O-Net, then maps O-Net's
+points back onto the unclipped box, so a face that fills the photo's height (tight headshots,
+close selfies) gets its eyes on the forehead. Here the part of a box outside the photo is filled
+with black, as in the original MTCNN, so the networks see the box they were asked about
+(``docs/alignment.md`` has the measurements). ``DETECTOR_VERSION`` names this behaviour in the
+face cache's fingerprint.
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ from ml.images import ImageInput, load_image
 # size are lost, which is a few percent of a 6000 px photo's width: not a selfie's face).
 DETECT_MAX_SIDE = 1600
 MIN_SCORE = 0.90  # MTCNN's O-Net probability; lower lets in more false positives
+# Part of every cached face's fingerprint: change it whenever boxes or points would change.
+DETECTOR_VERSION = "mtcnn-edgepad-1"
 
 
 @dataclass(frozen=True)
@@ -66,8 +76,6 @@ def detect(image: ImageInput, min_score: float = MIN_SCORE) -> list[Face]:
 
 def detect_batch(images: list[ImageInput], min_score: float = MIN_SCORE) -> list[list[Face]]:
     """Detect faces in many images; images of the same size run as one batch."""
-    from facenet_pytorch.models.utils.detect_face import detect_face
-
     device = default_device()
     mtcnn = _mtcnn(str(device))
     arrays = [load_image(image) for image in images]
@@ -77,16 +85,101 @@ def detect_batch(images: list[ImageInput], min_score: float = MIN_SCORE) -> list
         by_shape[a.shape].append(i)
     results: list[list[Face]] = [[] for _ in arrays]
     for indices in by_shape.values():
-        batch = np.stack([small[i] for i in indices])
+        batch = torch.from_numpy(np.stack([small[i] for i in indices])).to(device)
         with torch.inference_mode():
-            boxes, points = detect_face(
-                batch, mtcnn.min_face_size, mtcnn.pnet, mtcnn.rnet, mtcnn.onet,
-                mtcnn.thresholds, mtcnn.factor, device,
-            )
-        for i, b, p in zip(indices, boxes, points, strict=True):
-            results[i] = _faces(np.asarray(b, np.float32), np.asarray(p, np.float32),
-                                scales[i], min_score)
+            found = _cascade(batch.permute(0, 3, 1, 2).float(), mtcnn)
+        for i, (b, p) in zip(indices, found, strict=True):
+            results[i] = _faces(b, p, scales[i], min_score)
     return results
+
+
+def _cascade(images: torch.Tensor, mtcnn) -> list[tuple[np.ndarray, np.ndarray]]:
+    """MTCNN's three stages on (N, 3, H, W) float pixels → per image (boxes+score, points).
+
+    The same steps and constants as facenet-pytorch's ``detect_face``; only the crops for R-Net
+    and O-Net differ (``_crops``: zero-filled outside the photo instead of clipped).
+    """
+    from facenet_pytorch.models.utils.detect_face import (
+        batched_nms_numpy,
+        bbreg,
+        generateBoundingBox,
+        imresample,
+        rerec,
+    )
+    from torchvision.ops.boxes import batched_nms
+
+    t_pnet, t_rnet, t_onet = mtcnn.thresholds
+    n, _, h, w = images.shape
+    scale, shortest, scales = 12.0 / mtcnn.min_face_size, min(h, w), []
+    while shortest * scale >= 12:
+        scales.append(scale)
+        scale *= mtcnn.factor
+
+    # Stage 1: P-Net over the image pyramid proposes boxes.
+    boxes, owner = [], []
+    for scale in scales:
+        pyramid = imresample(images, (int(h * scale + 1), int(w * scale + 1)))
+        reg, probs = mtcnn.pnet((pyramid - 127.5) * 0.0078125)
+        found, found_owner = generateBoundingBox(reg, probs[:, 1], scale, t_pnet)
+        keep = batched_nms(found[:, :4], found[:, 4], found_owner, 0.5)
+        boxes.append(found[keep])
+        owner.append(found_owner[keep])
+    boxes, owner = torch.cat(boxes), torch.cat(owner)
+    keep = batched_nms(boxes[:, :4], boxes[:, 4], owner, 0.7)
+    boxes, owner = boxes[keep], owner[keep]
+    size = (boxes[:, 2:4] - boxes[:, 0:2]).repeat(1, 2)
+    boxes = torch.cat([boxes[:, :4] + boxes[:, 5:9] * size, boxes[:, 4:5]], dim=1)
+    boxes = rerec(boxes)
+
+    # Stage 2: R-Net rejects and refines.
+    if len(boxes):
+        reg, probs = mtcnn.rnet(_crops(images, owner, boxes, 24))
+        ok = probs[:, 1] > t_rnet
+        boxes = torch.cat([boxes[ok, :4], probs[ok, 1:2]], dim=1)
+        owner, reg = owner[ok], reg[ok]
+        keep = batched_nms(boxes[:, :4], boxes[:, 4], owner, 0.7)
+        boxes = rerec(bbreg(boxes[keep], reg[keep]))
+        owner = owner[keep]
+
+    # Stage 3: O-Net scores, refines and places the five points.
+    points = torch.zeros(0, 5, 2, device=images.device)
+    if len(boxes):
+        reg, marks, probs = mtcnn.onet(_crops(images, owner, boxes, 48))
+        ok = probs[:, 1] > t_onet
+        boxes = torch.cat([boxes[ok, :4], probs[ok, 1:2]], dim=1)
+        owner, reg, marks = owner[ok], reg[ok], marks[ok]
+        side = (boxes[:, 2:4] - boxes[:, 0:2] + 1).unsqueeze(1)  # (k, 1, 2): width, height
+        points = torch.stack([marks[:, :5], marks[:, 5:]], dim=2) * side \
+            + boxes[:, None, 0:2] - 1
+        boxes = bbreg(boxes, reg)
+        keep = batched_nms_numpy(boxes[:, :4], boxes[:, 4], owner, 0.7, "Min")
+        boxes, owner, points = boxes[keep], owner[keep], points[keep]
+
+    boxes, points, owner = boxes.cpu().numpy(), points.cpu().numpy(), owner.cpu().numpy()
+    return [(boxes[owner == i].astype(np.float32), points[owner == i].astype(np.float32))
+            for i in range(n)]
+
+
+def _crops(images: torch.Tensor, owner: torch.Tensor, boxes: torch.Tensor,
+           size: int) -> torch.Tensor:
+    """Each box's pixels resampled to ``size``², black where the box leaves the photo."""
+    from facenet_pytorch.models.utils.detect_face import imresample
+
+    h, w = images.shape[2:]
+    out = []
+    for i, (x1, y1, x2, y2) in zip(owner.tolist(), boxes[:, :4].floor().int().tolist(),
+                                   strict=True):
+        x1, y1 = x1 - 1, y1 - 1  # MTCNN's boxes are 1-based and inclusive
+        x2, y2 = max(x2, x1 + 1), max(y2, y1 + 1)
+        patch = images[i : i + 1, :, max(y1, 0) : max(min(y2, h), 0),
+                       max(x1, 0) : max(min(x2, w), 0)]
+        if patch.numel() == 0:
+            patch = images.new_zeros((1, 3, y2 - y1, x2 - x1))
+        else:
+            patch = torch.nn.functional.pad(
+                patch, (max(-x1, 0), max(x2 - w, 0), max(-y1, 0), max(y2 - h, 0)))
+        out.append(imresample(patch, (size, size)))
+    return (torch.cat(out) - 127.5) * 0.0078125
 
 
 def _shrink(image: np.ndarray) -> tuple[np.ndarray, float]:
@@ -100,7 +193,7 @@ def _shrink(image: np.ndarray) -> tuple[np.ndarray, float]:
 
 def _faces(boxes: np.ndarray, points: np.ndarray, scale: float, min_score: float) -> list[Face]:
     faces = []
-    for box, pts in zip(boxes.reshape(-1, 5), points.reshape(-1, 5, 2), strict=True):
+    for box, pts in zip(boxes, points, strict=True):
         if box[4] < min_score:
             continue
         x1, y1, x2, y2 = (float(v) / scale for v in box[:4])

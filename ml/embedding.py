@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ml.alignment import TEMPLATE_150, align, crop_box
-from ml.detection import Face
+from ml.detection import DETECTOR_VERSION, Face
 from ml.device import default_device
 from ml.images import ImageInput, load_image
 from ml.paths import weights_dir
@@ -84,9 +84,11 @@ class Embedder:
 
     @property
     def fingerprint(self) -> str:
-        """Changes whenever the vectors would: the network, the crop template, flip averaging."""
+        """Changes whenever the cached faces or vectors would: the detector, the network, the
+        crop template, flip averaging."""
         template = TEMPLATE_150.tobytes() if self.name == "dlib" else b""
-        digest = hashlib.sha1(f"{self.name}|{self.flip_average}".encode() + template)
+        digest = hashlib.sha1(f"{DETECTOR_VERSION}|{self.name}|{self.flip_average}".encode()
+                              + template)
         return f"{self.name}-{digest.hexdigest()[:10]}"
 
     def embed_chips(self, chips: np.ndarray) -> Embeddings:
