@@ -3,15 +3,18 @@
 dlib's embedder was trained on chips cut by ``dlib.get_face_chip(img, shape, size=150,
 padding=0.25)`` from its own 5-point landmarks (eye corners, nose base). We detect with MTCNN
 (eye centres, nose tip, mouth corners), so we need the template that puts MTCNN's points where
-dlib's chips have them. Two steps, on LFW photos where dlib's HOG detector finds a face:
+dlib's chips have them. On photos where dlib's HOG detector and MTCNN both find the face:
 
-1. Cut dlib's chip, run MTCNN on it, take the per-coordinate median of its five points.
-2. Step 1 sees MTCNN on tight chips, not on whole photos. Refine the template's scale and
-   vertical offset (a small grid) so that embeddings of *our* chips, cut from the whole photo
-   with MTCNN's points, are closest (mean cosine) to dlib's descriptors of *its* chips: no
-   identity labels are used, only agreement with dlib.
+1. dlib's chip is a known rotated square of the photo (``get_face_chip_details``): map MTCNN's
+   five points, found on the *whole photo*, through it into chip coordinates; the template is
+   the per-coordinate median over photos.
+2. Check on a small grid of scales and vertical offsets around it that no nearby template makes
+   our chips' embeddings agree better (mean cosine) with dlib's descriptors of dlib's chips, and
+   take the best. Only agreement with dlib is used, no identity labels.
 
-    .venv/bin/python bench/fit_alignment_template.py [--images 600]
+Photos: evenly spaced over LFW (loose crops) and CFP (tight headshots), so both framings count.
+
+    .venv/bin/python bench/fit_alignment_template.py [--images 400]
 
 The printed ``TEMPLATE_150`` goes into ``ml/alignment.py``; docs/alignment.md has the run.
 """
@@ -30,16 +33,29 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import ml  # noqa: E402
-from ml.alignment import align  # noqa: E402
+from ml.alignment import TEMPLATE_150, align  # noqa: E402
 from ml.paths import data_dir  # noqa: E402
+
+
+def image_to_chip(details) -> np.ndarray:
+    """The 2x3 matrix taking photo pixels to dlib chip pixels for ``details``."""
+    centre, side = details.rect.dcenter(), details.rect.width()
+    angle, size = details.angle, details.cols
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    forward = rotation * (side - 1) / (size - 1)  # chip → photo
+    offset = np.array([centre.x, centre.y]) - forward @ np.full(2, (size - 1) / 2)
+    inverse = np.linalg.inv(forward)
+    return np.hstack([inverse, (-inverse @ offset)[:, None]])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=600)
+    parser.add_argument("--images", type=int, default=400, help="per set (LFW, CFP)")
     args = parser.parse_args()
-    files = sorted((data_dir() / "lfw").glob("*/*.jpg"))
-    files = files[:: max(1, len(files) // args.images)][: args.images]
+    files = []
+    for folder in ("lfw", "cfp"):
+        found = sorted((data_dir() / folder).glob("*/*.jpg"))
+        files += found[:: max(1, len(found) // args.images)][: args.images]
     hog = dlib.get_frontal_face_detector()
     shape5 = dlib.shape_predictor(dlib_models.pose_predictor_five_point_model_location())
     encoder = dlib.face_recognition_model_v1(dlib_models.face_recognition_model_location())
@@ -50,41 +66,42 @@ def main() -> None:
         face = ml.main_face(ml.detect(image), image.shape[1], image.shape[0])
         if not found or face is None:
             continue
-        chip = dlib.get_face_chip(image, shape5(image, max(found, key=lambda r: r.area())),
-                                  size=150, padding=0.25)
-        chip_faces = ml.detect(chip)
-        if not chip_faces:
-            continue
-        on_chip.append(chip_faces[0].landmarks)
+        shape = shape5(image, max(found, key=lambda r: r.area()))
+        details = dlib.get_face_chip_details(shape, size=150, padding=0.25)
+        matrix = image_to_chip(details)
+        on_chip.append(face.landmarks @ matrix[:, :2].T + matrix[:, 2])
         faces.append(face)
         images.append(image)
-        reference.append(np.array(encoder.compute_face_descriptor(chip)))
+        reference.append(np.array(encoder.compute_face_descriptor(
+            dlib.extract_image_chip(image, details))))
     points = np.stack(on_chip)
     median = np.median(points, axis=0)
     spread = np.median(np.abs(points - median), axis=0)
-    print(f"{len(points)} of {len(files)} LFW photos with a face found by both detectors")
-    print("step 1: median of MTCNN's points on dlib chips; median abs deviation (px):",
-          np.round(spread, 1).tolist())
+    print(f"{len(points)} of {len(files)} LFW + CFP photos with a face found by both detectors")
+    print("step 1: median of MTCNN's whole-photo points in dlib's chip; median abs deviation "
+          "(px):", np.round(spread, 1).tolist())
 
     reference = np.stack(reference)
     reference /= np.linalg.norm(reference, axis=1, keepdims=True)
     model = dataclasses.replace(ml.get_embedder("dlib"), flip_average=False)  # as dlib does
     centre = median.mean(0)
 
-    def agreement(scale: float, dy: float) -> float:
-        template = (median - centre) * scale + centre + np.array([0.0, dy])
+    def agreement(template: np.ndarray) -> float:
         chips = np.stack([align(im, f, 150, template) for im, f in zip(images, faces,
                                                                           strict=True)])
         return float((model.embed_chips(chips).vectors * reference).sum(1).mean())
 
-    grid = list(itertools.product([0.85, 0.88, 0.91, 0.94, 0.97, 1.0], [0, 2, 4, 6, 8, 10]))
-    scores = {params: agreement(*params) for params in grid}
+    def moved(scale: float, dy: float) -> np.ndarray:
+        return (median - centre) * scale + centre + np.array([0.0, dy])
+
+    print(f"previous TEMPLATE_150: mean cosine to dlib's descriptors {agreement(TEMPLATE_150):.4f}")
+    scores = {params: agreement(moved(*params))
+              for params in itertools.product([0.97, 1.0, 1.03], [-2, 0, 2])}
     (scale, dy), best = max(scores.items(), key=lambda kv: kv[1])
-    print(f"step 2: mean cosine to dlib's descriptors {scores[(1.0, 0)]:.4f} (step 1 alone) "
-          f"-> {best:.4f} at scale {scale}, dy {dy}")
-    template = (median - centre) * scale + centre + np.array([0.0, dy])
+    print(f"step 2: mean cosine {scores[(1.0, 0)]:.4f} (step 1 alone) -> {best:.4f} at scale "
+          f"{scale}, dy {dy}")
     print("TEMPLATE_150 = np.array([")
-    for x, y in template:
+    for x, y in moved(scale, dy):
         print(f"    [{x:.3f}, {y:.3f}],")
     print("], dtype=np.float32)")
 

@@ -251,23 +251,22 @@ def _resolve(path: Path, base: Path) -> Path:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from ml.gallery_build import SourcePhoto, main_face_vectors
+    from ml.progress import TqdmProgress
 
     pairs = read_pairs_tsv(args.pairs)
     embedder = args.embedder or ml.embedding.default_embedder_name()
     threshold = calibration(embedder)["threshold"]
-    vectors: dict[Path, np.ndarray | None] = {}
     unique = sorted({p for a, b, _ in pairs for p in (a, b)})
-    for path in tqdm(unique, desc="embedding", unit="img", disable=None, file=sys.stderr):
-        try:
-            emb = main_face_embedding(path, embedder)
-        except ml.ImageError as exc:
-            print(f"unreadable (counted wrong): {exc}", file=sys.stderr)
-            emb = None
-        else:
-            if emb is None:
-                print(f"no face found (counted wrong): {path}", file=sys.stderr)
-        vectors[path] = None if emb is None else emb.vectors[0]
+    photos = [SourcePhoto(p.parent.name, str(p), p.read_bytes) for p in unique]
+    vectors: dict[Path, np.ndarray | None] = {}
+    for path, found in zip(unique, main_face_vectors(photos, embedder, TqdmProgress()),
+                           strict=True):
+        if isinstance(found, str):
+            print(f"unreadable (counted wrong): {path}: {found}", file=sys.stderr)
+        elif found is None:
+            print(f"no face found (counted wrong): {path}", file=sys.stderr)
+        vectors[path] = found if isinstance(found, np.ndarray) else None
     dist = np.array([
         np.linalg.norm(vectors[a] - vectors[b])
         if vectors[a] is not None and vectors[b] is not None else np.inf
@@ -293,13 +292,18 @@ def _print_report(name: str, report: dict) -> None:
           f"from {report['photos']} photos")
     for key, label in (("empty", "empty folder"), ("no_face", "no face found"),
                        ("unreadable", "unreadable"),
-                       ("ambiguous", "ambiguous (several faces)")):
+                       ("ambiguous", "ambiguous (several faces)"),
+                       ("merged", "one person under two names, merged")):
         items = report.get(key, [])
-        if items:
-            more = f"; ... ({len(items) - 3} more)" if len(items) > 3 else ""
-            shown = "; ".join(items[:3]) + more
-            print(f"  skipped, {label}: {len(items)}: {shown}" if key != "ambiguous"
-                  else f"  {label}, kept the likeliest face: {len(items)}: {shown}")
+        if not items:
+            continue
+        if key == "merged":  # every merge: few, and a user should see each one
+            print(f"  {label}: {len(items)}: {'; '.join(items)}")
+            continue
+        more = f"; ... ({len(items) - 3} more)" if len(items) > 3 else ""
+        shown = "; ".join(items[:3]) + more
+        print(f"  skipped, {label}: {len(items)}: {shown}" if key != "ambiguous"
+              else f"  {label}, kept the likeliest face: {len(items)}: {shown}")
 
 
 def cmd_gallery_build(args: argparse.Namespace) -> None:

@@ -1,9 +1,9 @@
 """Faces found in an image, remembered by the image's content hash.
 
 Rebuilding or growing a gallery re-reads thousands of photos; only the ones never seen before
-are detected and embedded. One SQLite file per embedder fingerprint (network, alignment, flip
-averaging: a change makes a fresh cache) under ``$LOOKALIKE_HOME/cache``; safe for several
-processes (SQLite's own locking).
+are detected and embedded. One SQLite file per embedder fingerprint (detector, network,
+alignment, flip averaging: a change makes a fresh cache) under ``$LOOKALIKE_HOME/cache``; safe
+for several processes (SQLite's own locking).
 """
 
 from __future__ import annotations

@@ -60,6 +60,7 @@ class Identity:
     actor: bool
     photos: int
     thumbnail: str | None = None  # file name inside the version's thumbs/
+    aliases: list[str] = field(default_factory=list)  # other sources' spellings, merged in
 
 
 @dataclass

@@ -17,6 +17,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
+from difflib import SequenceMatcher
 from pathlib import Path
 
 import cv2
@@ -45,6 +46,10 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".ti
 ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tar")
 BATCH_IMAGES = 64
 THUMB_SIZE = 160
+# One person under two spellings in two sources (LFW's "Luiz Inacio Lula da Silva", CFP's "Luiz
+# Lula Da Silva") is merged when the names are close and the mean faces are nearer than this
+# (docs/calibration.md: where the same people's and different people's mean faces lie).
+SAME_PERSON_CENTROID_DISTANCE = 0.30
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,7 @@ class SourcePhoto:
     person: str  # the folder name
     source: str  # what we show users: a path, or archive.tgz:member
     read: Callable[[], bytes]
+    collection: str = ""  # the folder or archive it was found in
 
 
 def scan_sources(sources: list[Path]) -> tuple[list[SourcePhoto], list[str]]:
@@ -65,7 +71,8 @@ def scan_sources(sources: list[Path]) -> tuple[list[SourcePhoto], list[str]]:
             for person in sorted(p for p in source.iterdir() if p.is_dir()):
                 files = [f for f in sorted(person.iterdir())
                          if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()]
-                photos.extend(SourcePhoto(person.name, str(f), f.read_bytes) for f in files)
+                photos.extend(SourcePhoto(person.name, str(f), f.read_bytes, str(source))
+                              for f in files)
                 if not files:
                     empty.append(str(person))
         elif source.name.endswith(ARCHIVE_SUFFIXES) and source.is_file():
@@ -83,7 +90,8 @@ def _scan_archive(path: Path) -> Iterator[SourcePhoto]:
             name = Path(member.name)
             if member.isfile() and len(name.parts) >= 2 and name.suffix.lower() in IMAGE_SUFFIXES:
                 data = tar.extractfile(member).read()
-                yield SourcePhoto(name.parts[-2], f"{path}:{member.name}", lambda d=data: d)
+                yield SourcePhoto(name.parts[-2], f"{path}:{member.name}", lambda d=data: d,
+                                  str(path))
 
 
 def read_actors(path: Path | None) -> set[str]:
@@ -161,6 +169,20 @@ def find_faces(photos: list[SourcePhoto], embedder: str | None = None,
     return results  # type: ignore[return-value]
 
 
+def main_face_vectors(photos: list[SourcePhoto], embedder: str | None = None,
+                      progress: Progress = no_progress) -> list[np.ndarray | str | None]:
+    """Per photo, the embedding of the face it is about (batched and cached like a build):
+    a vector, None when no face was found, or why the photo could not be read."""
+    from ml import main_face
+
+    out: list[np.ndarray | str | None] = []
+    for item in find_faces(photos, embedder, progress):
+        face = None if isinstance(item, str) else main_face(item.faces, item.width, item.height)
+        out.append(item if isinstance(item, str) else None if face is None
+                   else item.vectors[next(n for n, f in enumerate(item.faces) if f is face)])
+    return out
+
+
 def choose_faces(photos: list[SourcePhoto], found: list[ImageFaces | str],
                  threshold: float) -> tuple[dict[int, int], list[str]]:
     """Which face of each photo shows the folder's person: photo index → face index.
@@ -223,8 +245,9 @@ def collect(photos: list[SourcePhoto], actors: set[str], embedder: str | None,
     found = find_faces(photos, model.name, progress)
     chosen, ambiguous = choose_faces(photos, found, calibration(model.name)["threshold"])
     identities: dict[str, Identity] = {}
-    rows: list[tuple[int, np.ndarray, str, float, Face]] = []
+    rows: list[tuple[str, np.ndarray, str, float, Face]] = []
     best: dict[str, tuple[float, SourcePhoto, Face]] = {}
+    origins: dict[str, set[str]] = defaultdict(set)
     for i, photo in enumerate(photos):
         if i not in chosen:
             continue
@@ -234,10 +257,20 @@ def collect(photos: list[SourcePhoto], actors: set[str], embedder: str | None,
         if key not in identities:
             identities[key] = Identity(key, display_name(photo.person), key in actors, 0)
         identities[key].photos += 1
+        origins[key].add(photo.collection)
         q = quality(face)
         rows.append((key, item.vectors[face_index], photo.source, q, face))
         if key not in best or q > best[key][0]:
             best[key] = (q, photo, face)
+    merges = same_people(identities, rows, origins)
+    for dup, keep in merges.items():
+        identities[keep].photos += identities[dup].photos
+        identities[keep].actor |= identities[dup].actor
+        identities[keep].aliases.append(identities.pop(dup).name)
+        if best[dup][0] > best[keep][0]:
+            best[keep] = best[dup]
+        del best[dup]
+    rows = [(merges.get(r[0], r[0]), *r[1:]) for r in rows]
     order = {key: n for n, key in enumerate(identities)}
     report = {
         "photos": len(photos),
@@ -248,6 +281,7 @@ def collect(photos: list[SourcePhoto], actors: set[str], embedder: str | None,
         "unreadable": [f"{p.source}: {f}" for p, f in zip(photos, found, strict=True)
                        if isinstance(f, str)],
         "ambiguous": ambiguous,
+        "merged": [f"{a} -> {identities[b].name}" for a, b in merges.items()],
     }
     data = GalleryData(
         embedder=model.name,
@@ -260,6 +294,45 @@ def collect(photos: list[SourcePhoto], actors: set[str], embedder: str | None,
         report=report,
     )
     return data, {key: (photo, face) for key, (_, photo, face) in best.items()}
+
+
+def same_people(identities: dict[str, Identity], rows: list[tuple],
+                origins: dict[str, set[str]]) -> dict[str, str]:
+    """Identities that are one person spelled differently by different sources: each duplicate's
+    key → the key it merges into (the one with more photos). Both the faces (mean embeddings
+    nearer than ``SAME_PERSON_CENTROID_DISTANCE``) and the names (``names_close``) must agree;
+    people from the same source are never merged (a source names each person once)."""
+    vectors: dict[str, list[np.ndarray]] = defaultdict(list)
+    for key, vector, *_ in rows:
+        vectors[key].append(vector)
+    keys = [k for k in identities if vectors[k]]
+    if len({c for k in keys for c in origins[k]}) < 2:
+        return {}
+    centroids = np.stack([np.mean(vectors[k], axis=0) for k in keys])
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+    merged: dict[str, str] = {}
+    taken: set[str] = set()
+    for start in range(0, len(keys), 1024):
+        block = centroids[start : start + 1024]
+        dist = np.sqrt(np.maximum(0.0, 2.0 - 2.0 * block @ centroids.T))
+        for i, j in zip(*np.nonzero(dist < SAME_PERSON_CENTROID_DISTANCE), strict=True):
+            a, b = keys[start + i], keys[j]
+            if (start + i >= j or a in taken or b in taken or origins[a] & origins[b]
+                    or not names_close(a, b)):
+                continue
+            dup, keep = sorted((a, b), key=lambda k: (identities[k].photos, k))
+            merged[dup] = keep
+            taken |= {a, b}
+    return merged
+
+
+def names_close(a: str, b: str) -> bool:
+    """Two person keys that may name one person: the same surname and first initial
+    (``luiz_inacio_lula_da_silva`` / ``luiz_lula_da_silva``), or a near-identical spelling."""
+    ta, tb = a.split("_"), b.split("_")
+    if ta[-1] == tb[-1] and ta[0][:1] == tb[0][:1]:
+        return True
+    return SequenceMatcher(None, a, b).ratio() >= 0.9
 
 
 def build(name: str, sources: list[Path], actors_file: Path | None = None,

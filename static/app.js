@@ -208,7 +208,7 @@ function renderAnalysis(root, result, options) {
   if (result.faces.length) {
     const toggle = el("input", {type: "checkbox", id: "actors-only",
                                   checked: options.actors_only});
-    root.append(el("label", {class: "toggle"}, [toggle, " Actors only"]));
+    root.append(el("label", {class: "toggle"}, [toggle, " Film and TV actors only"]));
     const faces = el("div", {class: "faces"});
     root.append(faces);
     const draw = () => {
