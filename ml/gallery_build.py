@@ -263,6 +263,7 @@ def collect(photos: list[SourcePhoto], actors: set[str], embedder: str | None,
         if key not in best or q > best[key][0]:
             best[key] = (q, photo, face)
     merges = same_people(identities, rows, origins)
+    merged = [f"{identities[a].name} -> {identities[b].name}" for a, b in merges.items()]
     for dup, keep in merges.items():
         identities[keep].photos += identities[dup].photos
         identities[keep].actor |= identities[dup].actor
@@ -281,7 +282,7 @@ def collect(photos: list[SourcePhoto], actors: set[str], embedder: str | None,
         "unreadable": [f"{p.source}: {f}" for p, f in zip(photos, found, strict=True)
                        if isinstance(f, str)],
         "ambiguous": ambiguous,
-        "merged": [f"{a} -> {identities[b].name}" for a, b in merges.items()],
+        "merged": merged,
     }
     data = GalleryData(
         embedder=model.name,

@@ -16,7 +16,7 @@ import ml
 from ml.face_cache import FaceCache
 from ml.gallery import Gallery, no_close_match, person_key
 from ml.gallery_build import add, build, remove
-from ml.paths import home
+from ml.paths import data_dir, home
 from tests.conftest import lfw
 from tests.test_cli import lookalike
 
@@ -86,6 +86,25 @@ def test_sources_merge_by_name_and_bad_files_are_reported(tmp_path, gallery_name
     assert len(report["unreadable"]) == 1 and "notes.jpg" in report["unreadable"][0]
     assert len(report["no_face"]) == 1 and report["no_face"][0].endswith("wall.png")
     assert report["empty"] == [str(b / "Nobody")]
+
+
+def test_one_person_spelled_two_ways_by_two_sources_is_one_identity(tmp_path, gallery_name):
+    """LFW's "Luiz Inacio Lula da Silva" is CFP's "Luiz Lula Da Silva"; George W. and George
+    H. W. Bush share a surname, an initial and a family face, and stay two people."""
+    lfw_source = enrol(tmp_path / "lfw", ["Luiz_Inacio_Lula_da_Silva", "George_W_Bush"])
+    cfp_source = tmp_path / "cfp"
+    lula = data_dir() / "cfp" / "Luiz_Lula_Da_Silva"
+    shutil.copytree(lula, cfp_source / lula.name)
+    enrol(cfp_source, ["George_HW_Bush"], photos=range(1, 6))
+    data = build(gallery_name, [lfw_source, cfp_source])
+    names = {i.name: i for i in data.identities}
+    assert set(names) == {"Luiz Lula Da Silva", "George W Bush", "George HW Bush"}
+    assert names["Luiz Lula Da Silva"].aliases == ["Luiz Inacio Lula da Silva"]
+    assert names["Luiz Lula Da Silva"].photos == 5 + len(list(lula.glob("*.jpg")))
+    assert data.report["merged"] == ["Luiz Inacio Lula da Silva -> Luiz Lula Da Silva"]
+    top = Gallery.open(gallery_name).lookalikes(query(lfw("Luiz_Inacio_Lula_da_Silva", 1)),
+                                                k=3)[0]
+    assert top[0].name == "Luiz Lula Da Silva" and len({t.key for t in top}) == 3
 
 
 def test_tgz_source_and_actor_filter(tmp_path, gallery_name):
