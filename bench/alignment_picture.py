@@ -34,13 +34,16 @@ PHOTOS = ["Aaron_Hernandez/Aaron_Hernandez_0001.jpg", "Aaron_Rodgers/Aaron_Rodge
 SIZE = 150
 
 
-def old_face(image: np.ndarray) -> Face:
+def old_face(image: np.ndarray) -> Face | None:
+    """The most confident face as facenet-pytorch's own ``detect_face`` finds it (the old way)."""
     from facenet_pytorch.models.utils.detect_face import detect_face
 
     mtcnn = _mtcnn("cpu")
     with torch.inference_mode():
         boxes, points = detect_face(image[None], mtcnn.min_face_size, mtcnn.pnet, mtcnn.rnet,
                                     mtcnn.onet, mtcnn.thresholds, mtcnn.factor, "cpu")
+    if len(boxes[0]) == 0:
+        return None
     best = int(np.argmax(np.asarray(boxes[0], np.float32)[:, 4]))
     box = np.asarray(boxes[0], np.float32)[best]
     return Face(tuple(map(float, box[:4])), float(box[4]), np.asarray(points[0], np.float32)[best])

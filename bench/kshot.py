@@ -115,8 +115,8 @@ def open_set_rates(data: GalleryData, rules: list[OpenSetRule], pool: np.ndarray
 def fit_open_set(data: GalleryData, pool: np.ndarray, max_strangers: float = 0.05) -> OpenSetRule:
     """The rule naming the most enrolled people in galleries of 50 while naming at most
     ``max_strangers`` of strangers, on a grid (distance 0.30-0.45, margin 0-0.08)."""
-    grid = [OpenSetRule(round(d, 2), round(m, 2)) for d in np.arange(0.30, 0.455, 0.01)
-            for m in np.arange(0.0, 0.085, 0.01)]
+    grid = [OpenSetRule(round(float(d), 2), round(float(m), 2))
+            for d in np.arange(0.30, 0.455, 0.01) for m in np.arange(0.0, 0.085, 0.01)]
     rates = open_set_rates(data, grid, pool, 50)
     allowed = [(named, rule) for rule, (named, wrong) in zip(grid, rates, strict=True)
                if wrong <= max_strangers]
@@ -127,7 +127,7 @@ def open_set(data: GalleryData, report: np.ndarray, sizes=(8, 50)) -> list[str]:
     """The rule with the LFW pair threshold alone beside the shipped rule, on ``report`` people."""
     rules = {"distance only (LFW same-person threshold)":
              OpenSetRule(float(calibration(data.embedder)["threshold"]), 0.0),
-             "distance + margin (shipped)": open_set_rule(data.embedder)}
+             "shipped open-set rule": open_set_rule(data.embedder)}
     lines = ["| gallery | rule | enrolled people named right | strangers named someone |",
              "|---|---|---|---|"]
     for size in sizes:

@@ -3,48 +3,25 @@ them finds people at least as well as face_recognition does on the same tight he
 
 from __future__ import annotations
 
-import dlib
 import face_recognition
-import face_recognition_models
 import numpy as np
 import pytest
 
 import ml
 from bench.faces import fr_faces
+from bench.landmarks import DlibPoints, error, framings, main_face
 from ml.paths import data_dir
 
 CFP = data_dir() / "cfp"
-# Measured on 50 other CFP photos (docs/alignment.md): median error 0.03-0.05 of the distance
-# between the eyes per point, worst point of any photo 0.21; before the fix the medians were
-# 0.12-0.29 and the eyes reached 0.88.
+# Measured by bench/landmarks.py on 50 other CFP photos (docs/alignment.md): median error
+# 0.03-0.05 of the distance between the eyes per point, worst point of any photo 0.21; before
+# the fix the medians were 0.12-0.29 and the eyes reached 0.88.
 MEDIAN_TOLERANCE, WORST_TOLERANCE = 0.08, 0.25
 
 
 @pytest.fixture(scope="module")
 def dlib_points():
-    """Where dlib's 68-point model puts our five points: eye centres, nose tip, mouth corners."""
-    hog = dlib.get_frontal_face_detector()
-    shape = dlib.shape_predictor(face_recognition_models.pose_predictor_model_location())
-
-    def points(image: np.ndarray) -> np.ndarray:
-        box = max(hog(image, 1), key=lambda r: r.area())
-        p = np.array([[q.x, q.y] for q in shape(image, box).parts()], float)
-        return np.stack([p[36:42].mean(0), p[42:48].mean(0), p[30], p[48], p[54]])
-
-    return points
-
-
-def framings(image: np.ndarray, truth: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """The photo as it is, cut above the eyebrows, cut through the left cheek, and cropped to the
-    face like a close selfie; each with its offset in the original photo."""
-    eyes = np.linalg.norm(truth[1] - truth[0])
-    top = int(max(0, truth[:2, 1].min() - 0.6 * eyes))
-    left = int(max(0, truth[0, 0] - 0.5 * eyes))
-    x1, x2 = int(max(0, truth[:, 0].min() - 0.9 * eyes)), int(truth[:, 0].max() + 0.9 * eyes)
-    y1, y2 = int(max(0, truth[:, 1].min() - 1.1 * eyes)), int(truth[:, 1].max() + 0.9 * eyes)
-    return {"whole": (image, np.zeros(2)), "cut at the top": (image[top:], np.array([0, top])),
-            "cut at the side": (image[:, left:], np.array([left, 0])),
-            "face fills the frame": (image[y1:y2, x1:x2], np.array([x1, y1]))}
+    return DlibPoints()
 
 
 def test_points_land_where_dlib_puts_them_when_the_face_fills_or_leaves_the_photo(dlib_points):
@@ -55,15 +32,11 @@ def test_points_land_where_dlib_puts_them_when_the_face_fills_or_leaves_the_phot
     for path in photos:
         image = ml.load_image(path)
         truth = dlib_points(image)
-        eyes = np.linalg.norm(truth[1] - truth[0])
         for name, (view, offset) in framings(image, truth).items():
-            view = np.ascontiguousarray(view)  # points, not the score, are tested here: O-Net's
-            found = ml.detect(view, min_score=0.7)  # own threshold (one photo scores 0.84)
-            face = ml.main_face(found, view.shape[1], view.shape[0])
-            assert face is not None, f"{path.name} ({name}): no face"
-            error = np.linalg.norm(face.landmarks + offset - truth, axis=1) / eyes
-            assert error.max() < WORST_TOLERANCE, f"{path.name} ({name}): {error.round(2)}"
-            errors.setdefault(name, []).append(error)
+            # the points are tested, not the score: O-Net's own threshold (one photo: 0.84)
+            found = error(main_face(view), truth, offset)
+            assert found.max() < WORST_TOLERANCE, f"{path.name} ({name}): {found.round(2)}"
+            errors.setdefault(name, []).append(found)
     for name, found in errors.items():
         assert np.median(found, axis=0).max() < MEDIAN_TOLERANCE, name
 
