@@ -310,7 +310,8 @@ def main() -> None:
         "(LFW: View-2 pairs; others: 300 + 300 generated pairs per fold, seed 0, people "
         "disjoint across folds), mean ± std over folds. Identification: probe = each person's "
         "first photo, gallery = the rest, nearest photo; leave-one-out = each photo's nearest "
-        "other photo. A photo with no face found counts as a miss everywhere. s / image: load "
+        "other photo (LFW's 4,069 one-photo people can never be right there). A photo with no "
+        "face found counts as a miss everywhere. s / image: load "
         f"+ detect + align + embed every face, one photo at a time, {args.timing_images} photos "
         "spread over the set. human_seg has no names: a person there is one photo and its copy "
         "at 60% size, JPEG quality 70 (`bench/faces.py` docstring).",
