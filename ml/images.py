@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 # Pillow refuses (DecompressionBombError) at twice this; we refuse at this, with a clear message.
 MAX_PIXELS = int(os.environ.get("LOOKALIKE_MAX_PIXELS", 50_000_000))
@@ -36,6 +36,9 @@ def open_image(source: ImageInput) -> Image.Image:
         name = _describe(source)
         if isinstance(source, bytes):
             source = io.BytesIO(source)
+        # face_recognition, when imported in the same process, turns this on for everyone: a
+        # truncated photo must still be refused, not silently padded with grey.
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
         try:
             image = Image.open(source)
             image.load()

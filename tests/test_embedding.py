@@ -69,7 +69,8 @@ def test_similarity_is_monotone_and_high_for_the_same_person():
     a, b = embed_main_face(lfw("Colin_Powell", 1)), embed_main_face(lfw("Colin_Powell", 2))
     c = embed_main_face(lfw("Serena_Williams", 1))
     same, different = ml.compare(a, b), ml.compare(a, c)
-    assert same.similarity > 80 > 20 > different.similarity
+    # a stranger pair sits below the "no close match" line (45%: docs/calibration.md)
+    assert same.similarity > 80 > 45 > different.similarity
     assert ml.similarity(0.2, "dlib") > ml.similarity(0.6, "dlib") > ml.similarity(1.0, "dlib")
 
 
