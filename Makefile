@@ -5,7 +5,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check
 STAMP  := $(VENV)/.installed
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: install weights run test lint train-emotion train-portrait bench bench-faces bench-lfw bench-identification bench-index bench-emotion bench-kshot bench-portrait clean
+.PHONY: install weights run test test-fast lint train-emotion train-portrait bench bench-faces bench-lfw bench-identification bench-index bench-emotion bench-kshot bench-portrait clean
 
 install: $(STAMP) weights
 
@@ -28,12 +28,18 @@ PORT ?= 5000
 run: install
 	PORT=$(PORT) $(PY) -m webapp.run
 
-test: install
-	$(VENV)/bin/ruff check .
+# Everything: style, the import contracts (pyproject.toml), then unit, integration (Celery,
+# Redis, the CLI as a process) and browser tests.
+test: install lint
 	$(VENV)/bin/pytest
+
+# The unit tier (real models, no servers, no browser): about half a minute.
+test-fast: install lint
+	$(VENV)/bin/pytest -m unit
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 bench: bench-faces bench-lfw bench-identification bench-index bench-emotion bench-kshot bench-portrait
 

@@ -21,8 +21,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import ml  # noqa: E402
-from ml.alignment import align  # noqa: E402
-from ml.detection import Face, _mtcnn  # noqa: E402
+from ml.faces.alignment import align  # noqa: E402
+from ml.faces.detection import Face, _mtcnn  # noqa: E402
 from ml.paths import data_dir  # noqa: E402
 
 # The template shipped before the fix (fitted with the clipping detector).

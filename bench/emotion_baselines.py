@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ml.emotion import CLASSES
+from ml.emotion.model import CLASSES
 from ml.paths import weights_dir
 from ml.weights import face_api_tarball, face_api_tensors
 

@@ -49,9 +49,10 @@ sys.path.insert(0, str(ROOT))
 import ml  # noqa: E402
 from bench.lfw import read_pairs  # noqa: E402
 from bench.report import machine, write_section  # noqa: E402
-from ml.gallery_build import SourcePhoto, find_faces, scan_sources  # noqa: E402
+from ml.faces.pipeline import find_faces  # noqa: E402
+from ml.faces.verify import accuracy_at, best_threshold  # noqa: E402
+from ml.galleries.build import SourcePhoto, scan_sources  # noqa: E402
 from ml.paths import data_dir, home  # noqa: E402
-from ml.verify import accuracy_at, best_threshold  # noqa: E402
 
 SETS = ("lfw", "cfp", "bollywood", "human_seg")
 LABELS = {"lfw": "LFW (loose crops)", "cfp": "CFP (tight headshots)",

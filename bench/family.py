@@ -1,10 +1,11 @@
-"""Calibrate and measure the face-region similarity of family resemblance (``ml/family.py``).
+"""Calibrate and measure the face-region similarity of family resemblance
+(``ml/family/resemblance.py``).
 
     .venv/bin/python bench/family.py [--folds 3]
 
 On LFW View-2 pairs (the first ``--folds`` folds, 600 pairs each) every photo's main face is
 aligned and embedded whole and with all but the eyes / nose / mouth greyed out. Per region it
-writes the genuine and impostor distance quantiles to ``ml/family_calibration.json`` (the
+writes the genuine and impostor distance quantiles to ``ml/family/calibration.json`` (the
 similarity % then reads like the whole-face one) and reports in ``docs/family.md`` how well that
 region alone separates same-person from different-person pairs (AUC, accuracy at the best
 threshold).
@@ -26,9 +27,9 @@ sys.path.insert(0, str(ROOT))
 import ml  # noqa: E402
 from bench.lfw import read_pairs  # noqa: E402
 from bench.report import machine  # noqa: E402
-from ml.family import CALIBRATION_FILE, REGIONS, face_vectors  # noqa: E402
+from ml.faces.verify import accuracy_at, best_threshold, quantiles, roc_auc  # noqa: E402
+from ml.family.resemblance import CALIBRATION_FILE, REGIONS, face_vectors  # noqa: E402
 from ml.paths import data_dir  # noqa: E402
-from ml.verify import accuracy_at, best_threshold, quantiles, roc_auc  # noqa: E402
 
 DOC = ROOT / "docs" / "family.md"
 
@@ -76,7 +77,8 @@ def main() -> None:
     doc = [
         "# Family resemblance: what the region scores measure",
         "",
-        "`ml/family.py` compares faces whole (the calibrated similarity % of `ml.verify`) and by",
+        "`ml/family/resemblance.py` compares faces whole (the calibrated similarity % of "
+        "`ml.faces.verify`) and by",
         "region: the aligned 150 px chip is embedded again with everything but the eyes (and",
         "brows), the nose, or the mouth filled with grey, and the distance between two people's",
         "masked chips is turned into a % by that region's own calibration (same formula as the",

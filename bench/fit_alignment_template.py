@@ -16,7 +16,7 @@ Photos: evenly spaced over LFW (loose crops) and CFP (tight headshots), so both 
 
     .venv/bin/python bench/fit_alignment_template.py [--images 400]
 
-The printed ``TEMPLATE_150`` goes into ``ml/alignment.py``; docs/alignment.md has the run.
+The printed ``TEMPLATE_150`` goes into ``ml/faces/alignment.py``; docs/alignment.md has the run.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import ml  # noqa: E402
-from ml.alignment import TEMPLATE_150, align  # noqa: E402
+from ml.faces.alignment import TEMPLATE_150, align  # noqa: E402
 from ml.paths import data_dir  # noqa: E402
 
 

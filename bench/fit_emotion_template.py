@@ -2,8 +2,8 @@
 
 FER2013 faces were registered by its authors; to cut the same crop from a photo we run MTCNN on
 FER2013 training images (upscaled 3x so the detector sees enough pixels) and take the median of
-its five points, scaled to the 150 px chip convention of ``ml.alignment``. The printed
-``EMOTION_TEMPLATE`` goes into ``ml/emotion.py``.
+its five points, scaled to the 150 px chip convention of ``ml.faces.alignment``. The printed
+``EMOTION_TEMPLATE`` goes into ``ml/emotion/model.py``.
 
     .venv/bin/python bench/fit_emotion_template.py [--images 1500]
 """

@@ -26,9 +26,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.report import machine, write_section  # noqa: E402
-from ml.embedding import Embeddings  # noqa: E402
-from ml.gallery import Gallery, GalleryData  # noqa: E402
-from ml.gallery_build import collect, scan_sources, write_version  # noqa: E402
+from ml.faces.embedding import Embeddings  # noqa: E402
+from ml.galleries.build import collect, scan_sources, write_version  # noqa: E402
+from ml.galleries.store import Gallery, GalleryData  # noqa: E402
 from ml.paths import data_dir, home  # noqa: E402
 from ml.progress import TqdmProgress  # noqa: E402
 
@@ -80,7 +80,7 @@ def build_throughput(n: int) -> float:
         os.symlink(real_home / "weights", Path(tmp) / "weights")
         os.environ["LOOKALIKE_HOME"] = tmp
         try:
-            from ml.gallery_build import find_faces
+            from ml.faces.pipeline import find_faces
 
             find_faces(photos[:8])  # load models
             start = time.perf_counter()

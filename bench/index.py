@@ -81,7 +81,7 @@ def annoy_rows(index: np.ndarray, queries: np.ndarray, truth: np.ndarray, trees:
 
 
 def real_gallery() -> np.ndarray | None:
-    from ml.gallery import Gallery, GalleryNotFound
+    from ml.galleries.store import Gallery, GalleryNotFound
 
     try:
         return np.asarray(Gallery.open("celebrities").vectors, np.float32)

@@ -27,13 +27,13 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.clip import make_clip  # noqa: E402
 from bench.report import machine, write_section  # noqa: E402
-from ml.gallery import Gallery  # noqa: E402
-from ml.gallery_build import GalleryData, build, collect, scan_sources  # noqa: E402
-from ml.identify import OpenSetRule, open_set_rule  # noqa: E402
+from ml.faces.verify import calibration  # noqa: E402
+from ml.galleries.build import GalleryData, build, collect, scan_sources  # noqa: E402
+from ml.galleries.identify import OpenSetRule, open_set_rule  # noqa: E402
+from ml.galleries.store import Gallery  # noqa: E402
 from ml.paths import data_dir, home  # noqa: E402
 from ml.progress import TqdmProgress  # noqa: E402
-from ml.screentime import screentime  # noqa: E402
-from ml.verify import calibration  # noqa: E402
+from ml.video.screentime import screentime  # noqa: E402
 
 KS = (1, 2, 3, 5, 7)
 DRAWS = 5
@@ -206,7 +206,7 @@ def main() -> None:
     fit_pool, report_pool = people[::2], people[1::2]  # choose on one half, report the other
     fitted = fit_open_set(data, fit_pool)
     print(f"open-set rule fitted on {len(fit_pool)} CFP people: distance {fitted.distance}, "
-          f"margin {fitted.margin} (ml/identify.py OPEN_SET ships "
+          f"margin {fitted.margin} (ml/galleries/identify.py OPEN_SET ships "
           f"{open_set_rule(data.embedder)})", flush=True)
     shots = kshot(data)
     rules = open_set(data, report_pool)

@@ -5,7 +5,7 @@
 Uses the LFW embeddings of ``bench/faces.py`` (cached; computed if missing), which also holds
 the 10-fold comparison with face_recognition. For each of the 10 folds the threshold is chosen
 on the other 9 and accuracy is measured on it; a pair whose photo has no face counts as wrong.
-``--write-calibration`` refits ``ml/calibration.json`` from all 6,000 pairs; the table of what
+``--write-calibration`` refits ``ml/faces/calibration.json`` from all 6,000 pairs; the table of what
 distances mean goes to docs/benchmarks.md.
 """
 
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 import ml  # noqa: E402
 from bench.report import machine, write_section  # noqa: E402
-from ml.verify import (  # noqa: E402
+from ml.faces.verify import (  # noqa: E402
     CALIBRATION_FILE,
     accuracy_at,
     best_threshold,
@@ -107,7 +107,7 @@ def main() -> None:
     if args.write_calibration:
         CALIBRATION_FILE.write_text(json.dumps(current, indent=2) + "\n")
         print(f"wrote {CALIBRATION_FILE}")
-        ml.verify.calibrations.cache_clear()
+        ml.faces.verify.calibrations.cache_clear()
     cal = current[embedder]
     lines = [
         "## Calibration: distance, same person, similarity %",
@@ -124,7 +124,7 @@ def main() -> None:
         "| distance | similarity | P(same person) |",
         "|---|---|---|",
     ]
-    ml.verify.calibrations.cache_clear()
+    ml.faces.verify.calibrations.cache_clear()
     for d in (0.20, 0.30, 0.35, 0.40, cal["threshold"], 0.45, 0.50, 0.55, 0.60, 0.70):
         sim = 50.0 * (_share(d, cal["genuine_quantiles"]) + _share(d, cal["impostor_quantiles"]))
         prob = 1.0 / (1.0 + np.exp(-(a + b * d)))

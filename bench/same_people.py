@@ -5,7 +5,7 @@
 The default gallery merges LFW, CFP and Bollywood. 175 people are in both LFW and CFP under the
 same folder name: the distance between their LFW mean face and their CFP mean face is what
 "one person in two sources" looks like. Pairs of different people whose names are close
-(``ml.gallery_build.names_close``) are what a merge must never join. The rule's distance,
+(``ml.galleries.build.names_close``) are what a merge must never join. The rule's distance,
 ``SAME_PERSON_CENTROID_DISTANCE``, sits between the two; the merges it makes in the real build
 are listed.
 """
@@ -20,15 +20,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.report import machine, write_section  # noqa: E402
-from ml.gallery import Identity, person_key  # noqa: E402
-from ml.gallery_build import (  # noqa: E402
+from ml.faces.pipeline import main_face_vectors  # noqa: E402
+from ml.galleries.build import (  # noqa: E402
     SAME_PERSON_CENTROID_DISTANCE,
     default_sources,
-    main_face_vectors,
     names_close,
     same_people,
     scan_sources,
 )
+from ml.galleries.store import Identity, person_key  # noqa: E402
 from ml.progress import TqdmProgress  # noqa: E402
 
 
@@ -90,7 +90,7 @@ def main() -> None:
         f"| two folder names with the same surname and first initial (nearly all two people; "
         f"the merges below are the exceptions) | {len(different)} | {spread(different)} |",
         "",
-        f"Merge rule: close names and mean faces nearer than {limit} (`ml/gallery_build.py`). "
+        f"Merge rule: close names and mean faces nearer than {limit} (`ml/galleries/build.py`). "
         f"One-person pairs above it: {(same >= limit).sum()} of {len(same)}; close-name pairs "
         f"below it: {(different < limit).sum()} of {len(different)}. Merges in the default "
         f"gallery ({len(merges)}):",

@@ -30,7 +30,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.report import machine, write_section  # noqa: E402
-from ml.gallery_build import build  # noqa: E402
+from ml.galleries.build import build  # noqa: E402
 from ml.paths import data_dir, home  # noqa: E402
 from tests.test_gallery import enrol  # noqa: E402
 from tests.webapp.conftest import Stack, free_port  # noqa: E402

@@ -6,36 +6,41 @@
     ml.emotions("me.jpg", faces)              # expression + probabilities per face
     ml.compare(vectors[0], other[0])          # distance, same_person, similarity %
 
-Nothing here imports Flask or Celery: the web app and the CLI are both thin users of this.
+A package per capability: ``ml.faces`` (detection, alignment, embedding, the batch pipeline,
+verification), ``ml.galleries`` (store, build, search, identify), ``ml.emotion``, ``ml.portrait``,
+``ml.family``, ``ml.video``, ``ml.render``; ``ml.training`` and ``ml.cli`` only call them.
+Nothing here imports Flask or Celery, and ``import ml`` loads no model and not even torch: the
+names below are imported on first use.
 """
 
-import numpy as np
+from __future__ import annotations
 
-from ml.detection import Face, detect, detect_batch
-from ml.embedding import EmbedderMismatch, Embeddings, embed, get_embedder
-from ml.emotion import Emotion, emotions
-from ml.images import ImageError, load_image
-from ml.verify import Comparison, compare, distances, similarity
-from ml.weights import WeightsMissing
+from importlib import import_module
 
-__all__ = [
-    "Comparison", "EmbedderMismatch", "Embeddings", "Emotion", "Face", "ImageError",
-    "WeightsMissing", "compare", "detect", "detect_batch", "distances", "embed", "emotions",
-    "get_embedder", "load_image", "main_face", "similarity",
-]
-
-
-def main_face(faces: list[Face], width: int, height: int) -> Face | None:
-    """The face a photo is about: large and near the centre (LFW-style photos show bystanders)."""
-    if not faces:
-        return None
-    cx, cy = width / 2, height / 2
-
-    def score(face: Face) -> float:
-        fx, fy = (face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2
-        offset = np.hypot(fx - cx, fy - cy) / max(width, height)
-        return face.width * face.height * (1.0 - offset) ** 4
-
-    return max(faces, key=score)
+_PUBLIC = {
+    "Face": "ml.faces.detection", "detect": "ml.faces.detection",
+    "detect_batch": "ml.faces.detection",
+    "Embeddings": "ml.faces.embedding", "embed": "ml.faces.embedding",
+    "get_embedder": "ml.faces.embedding", "EMBEDDERS": "ml.faces.embedding",
+    "main_face": "ml.faces.pipeline",
+    "Comparison": "ml.faces.verify", "compare": "ml.faces.verify",
+    "distances": "ml.faces.verify", "similarity": "ml.faces.verify",
+    "Emotion": "ml.emotion.model", "emotions": "ml.emotion.model",
+    "load_image": "ml.images",
+    "LookalikeError": "ml.errors", "ImageError": "ml.errors", "VideoError": "ml.errors",
+    "WeightsMissing": "ml.errors", "EmbedderMismatch": "ml.errors",
+    "UnknownEmbedder": "ml.errors", "GalleryNotFound": "ml.errors",
+}
+__all__ = sorted(_PUBLIC)
 
 
+def __getattr__(name: str):
+    if name in _PUBLIC:
+        value = getattr(import_module(_PUBLIC[name]), name)
+    else:
+        try:  # a subpackage used as ml.faces.embedding.something
+            value = import_module(f"ml.{name}")
+        except ModuleNotFoundError:
+            raise AttributeError(f"module 'ml' has no attribute '{name}'") from None
+    globals()[name] = value
+    return value

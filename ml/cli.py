@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 
 import ml
-from ml.embedding import EmbedderMismatch
-from ml.gallery import DEFAULT_GALLERY, GalleryNotFound
-from ml.gallery_build import IMAGE_SUFFIXES
-from ml.verify import calibration, roc_auc
+from ml.faces.embedding import EmbedderMismatch
+from ml.faces.verify import calibration, roc_auc
+from ml.galleries.build import IMAGE_SUFFIXES
+from ml.galleries.store import DEFAULT_GALLERY, GalleryNotFound
 
 
 class CliError(Exception):
@@ -251,11 +251,12 @@ def _resolve(path: Path, base: Path) -> Path:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from ml.gallery_build import SourcePhoto, main_face_vectors
+    from ml.faces.pipeline import main_face_vectors
+    from ml.galleries.build import SourcePhoto
     from ml.progress import TqdmProgress
 
     pairs = read_pairs_tsv(args.pairs)
-    embedder = args.embedder or ml.embedding.default_embedder_name()
+    embedder = args.embedder or ml.faces.embedding.default_embedder_name()
     threshold = calibration(embedder)["threshold"]
     unique = sorted({p for a, b, _ in pairs for p in (a, b)})
     photos = [SourcePhoto(p.parent.name, str(p), p.read_bytes) for p in unique]
@@ -307,7 +308,7 @@ def _print_report(name: str, report: dict) -> None:
 
 
 def cmd_gallery_build(args: argparse.Namespace) -> None:
-    from ml.gallery_build import build, default_sources
+    from ml.galleries.build import build, default_sources
     from ml.progress import TqdmProgress
 
     sources, actors = args.sources, args.actors
@@ -327,7 +328,7 @@ def cmd_gallery_build(args: argparse.Namespace) -> None:
 
 
 def cmd_gallery_add(args: argparse.Namespace) -> None:
-    from ml.gallery_build import add
+    from ml.galleries.build import add
     from ml.progress import TqdmProgress
 
     progress = TqdmProgress()
@@ -337,14 +338,14 @@ def cmd_gallery_add(args: argparse.Namespace) -> None:
 
 
 def cmd_gallery_remove(args: argparse.Namespace) -> None:
-    from ml.gallery_build import remove
+    from ml.galleries.build import remove
 
     removed = remove(args.name, args.people)
     print(f"removed from '{args.name}': {', '.join(removed)}")
 
 
 def cmd_gallery_list(args: argparse.Namespace) -> None:
-    from ml.gallery import Gallery, list_galleries
+    from ml.galleries.store import Gallery, list_galleries
 
     for name in list_galleries():
         info = Gallery.open(name).info()
@@ -352,7 +353,7 @@ def cmd_gallery_list(args: argparse.Namespace) -> None:
 
 
 def cmd_gallery_info(args: argparse.Namespace) -> None:
-    from ml.gallery import Gallery
+    from ml.galleries.store import Gallery
 
     info = Gallery.open(args.name).info()
     if args.json:
@@ -377,8 +378,8 @@ def expand_images(paths: list[Path]) -> list[Path]:
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-    from ml.gallery import Gallery, no_close_match
-    from ml.gallery_build import ensure_default_gallery
+    from ml.galleries.build import ensure_default_gallery
+    from ml.galleries.store import Gallery, no_close_match
     from ml.progress import TqdmProgress
 
     if args.k < 1:
@@ -398,7 +399,7 @@ def cmd_match(args: argparse.Namespace) -> int:
         found = gallery.lookalikes(ml.embed(image, faces, gallery.embedder), args.k,
                                    args.actors_only)
         if args.sheet and faces:
-            from ml.sheet import lookalike_sheet
+            from ml.render.sheet import lookalike_sheet
 
             args.sheet.mkdir(parents=True, exist_ok=True)
             lookalike_sheet(image, faces, found).save(args.sheet / f"{path.stem}.jpg", quality=90)
@@ -421,8 +422,9 @@ def cmd_match(args: argparse.Namespace) -> int:
 
 
 def cmd_identify(args: argparse.Namespace) -> int:
-    from ml.gallery import Gallery
-    from ml.identify import draw_identifications, identify
+    from ml.galleries.identify import identify
+    from ml.galleries.store import Gallery
+    from ml.render.identified import draw_identifications
 
     gallery = Gallery.open(args.gallery)
     images = expand_images(args.images)
@@ -446,9 +448,9 @@ def cmd_identify(args: argparse.Namespace) -> int:
 
 
 def cmd_screentime(args: argparse.Namespace) -> None:
-    from ml.gallery import Gallery
+    from ml.galleries.store import Gallery
     from ml.progress import TqdmProgress
-    from ml.screentime import screentime, write_reports
+    from ml.video.screentime import screentime, write_reports
 
     gallery = Gallery.open(args.gallery)
     progress = TqdmProgress(unit="frame")
@@ -477,7 +479,7 @@ def cmd_emotion(args: argparse.Namespace) -> int:
         if len(args.images) != 2:
             raise CliError("usage: lookalike emotion evaluate DIR")
         return emotion_evaluate(args.images[1])
-    from ml.emotion import emotions
+    from ml.emotion.model import emotions
 
     each = EachImage(args.images, json_errors=args.json)
     for path, image in each:
@@ -497,35 +499,20 @@ def cmd_emotion(args: argparse.Namespace) -> int:
     return each.exit_code
 
 
-# CK+ and other sets name classes differently; "contempt" has no FER2013 class and is skipped.
-CLASS_ALIASES = {"anger": "angry", "sadness": "sad", "happiness": "happy", "surprised": "surprise",
-                 "fearful": "fear", "disgusted": "disgust", "neutrality": "neutral"}
-
-
 def emotion_evaluate(folder: Path) -> int:
-    from ml.emotion import CLASSES, predict_crops, to_grey48
+    from ml.emotion.evaluate import read_labelled_crops
+    from ml.emotion.model import CLASSES, predict_crops
 
     if not folder.is_dir():
         raise CliError(f"{folder}: not a folder of <class>/ folders")
-    crops, labels, skipped = [], [], []
-    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
-        name = CLASS_ALIASES.get(sub.name.lower(), sub.name.lower())
-        if name not in CLASSES:
-            skipped.append(sub.name)
-            continue
-        for file in sorted(sub.iterdir()):
-            if file.suffix.lower() in IMAGE_SUFFIXES:
-                try:
-                    crops.append(to_grey48(ml.load_image(file)))
-                    labels.append(CLASSES.index(name))
-                except ml.ImageError as exc:
-                    print(f"skipped unreadable: {exc}", file=sys.stderr)
-    if skipped:
-        print(f"skipped unknown classes: {', '.join(skipped)}")
-    if not crops:
+    crops, labels, unknown, unreadable = read_labelled_crops(folder)
+    for message in unreadable:
+        print(f"skipped unreadable: {message}", file=sys.stderr)
+    if unknown:
+        print(f"skipped unknown classes: {', '.join(unknown)}")
+    if not len(crops):
         raise CliError(f"{folder}: no images in any known class folder ({', '.join(CLASSES)})")
-    labels = np.array(labels)
-    predicted = predict_crops(np.stack(crops)).argmax(1)
+    predicted = predict_crops(crops).argmax(1)
     for k, name in enumerate(CLASSES):
         mask = labels == k
         if mask.any():
@@ -556,7 +543,7 @@ def cmd_portrait(args: argparse.Namespace) -> int:
         cutout = args.cutout
         if cutout.suffix.lower() != ".png":
             raise CliError(f"{cutout}: the cut-out is a PNG (it needs alpha): end it in .png")
-    from ml.portrait import portrait
+    from ml.portrait.model import portrait
 
     result = portrait(ml.load_image(source), args.blur, args.bokeh)
     fmt = PORTRAIT_FORMATS[out.suffix.lower()]
@@ -576,7 +563,7 @@ def cmd_portrait(args: argparse.Namespace) -> int:
 def portrait_evaluate(images_dir: Path, masks_dir: Path, validation: bool) -> int:
     from PIL import Image
 
-    from ml.portrait import iou, portrait_mask, validation_stems
+    from ml.portrait.model import iou, portrait_mask, validation_stems
 
     for folder in (images_dir, masks_dir):
         if not folder.is_dir():
@@ -615,9 +602,9 @@ def portrait_evaluate(images_dir: Path, masks_dir: Path, validation: bool) -> in
 def cmd_train_emotion(args: argparse.Namespace) -> None:
     import torch
 
-    from ml.emotion import WEIGHTS
-    from ml.emotion_train import train
+    from ml.emotion.model import WEIGHTS
     from ml.progress import TqdmProgress
+    from ml.training.emotion import train
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
 
@@ -636,9 +623,9 @@ def cmd_train_emotion(args: argparse.Namespace) -> None:
 
 
 def cmd_train_portrait(args: argparse.Namespace) -> None:
-    from ml.portrait import WEIGHTS
-    from ml.portrait_train import train
+    from ml.portrait.model import WEIGHTS
     from ml.progress import TqdmProgress
+    from ml.training.portrait import train
 
     if args.epochs < 1:
         raise CliError("--epochs must be at least 1")

@@ -15,15 +15,14 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from ml.errors import ImageError
+
 # Pillow refuses (DecompressionBombError) at twice this; we refuse at this, with a clear message.
 MAX_PIXELS = int(os.environ.get("LOOKALIKE_MAX_PIXELS", 50_000_000))
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
+
 ImageInput = str | os.PathLike | bytes | BinaryIO | Image.Image | np.ndarray
-
-
-class ImageError(ValueError):
-    """The input is not a usable image; the message is meant for the user."""
 
 
 def open_image(source: ImageInput) -> Image.Image:

@@ -21,15 +21,12 @@ import numpy as np
 import requests
 import torch
 
+from ml.errors import WeightsMissing
 from ml.paths import weights_dir
 
 FACE_API_VERSION = "1.7.15"
 FACE_API_SHA256 = "0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031"
 DLIB_RESNET_FILE = "dlib_resnet34_face_api_1.7.15.pt"
-
-
-class WeightsMissing(RuntimeError):
-    """A model's weights are not on disk; the message says which command fetches them."""
 
 
 def npm_registry() -> str:

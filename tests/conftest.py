@@ -1,20 +1,47 @@
-"""Shared fixtures: real photos from ../shared/data, nothing synthetic where a photo will do."""
+"""Every test runs against a temporary LOOKALIKE_HOME and web directory, never the user's.
+
+The home is made before any test module is imported (galleries, the face cache and the web
+app's jobs all land there) and holds a link to the real home's ``weights`` folder, so the
+weights fetched by ``lookalike setup`` are used, never downloaded again. A missing weights file
+fails the tests that need it.
+
+Tiers (``pytest -m``): ``unit`` (real models, no servers: ``make test-fast``), ``integration``
+(Celery workers, Redis, the CLI as a process), ``browser`` (Chromium). Unmarked tests are unit.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from ml.paths import data_dir
+_REAL_HOME = Path(os.environ.get("LOOKALIKE_HOME") or
+                  Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lookalike")
+_TEST_HOME = Path(tempfile.mkdtemp(prefix="lookalike-test-home-"))
+(_TEST_HOME / "weights").symlink_to((_REAL_HOME / "weights").resolve(), target_is_directory=True)
+os.environ["LOOKALIKE_HOME"] = str(_TEST_HOME)
+os.environ["LOOKALIKE_WEB_DIR"] = str(_TEST_HOME / "web")
 
-LFW = data_dir() / "lfw"
+
+SERVERS = {"embedded_stack", "redis_stack", "redis_url", "server"}
 
 
-def lfw(name: str, n: int = 1) -> Path:
-    return LFW / name / f"{name}_{n:04d}.jpg"
+@pytest.hookimpl(tryfirst=True)  # before -m selects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that drives Chromium is ``browser``; one that needs Celery workers or Redis, or
+    marks itself, ``integration``; every other test is ``unit``."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if "browser" in used:
+            item.add_marker(pytest.mark.browser)
+        elif used & SERVERS:
+            item.add_marker(pytest.mark.integration)
+        if not any(item.get_closest_marker(name) for name in ("integration", "browser")):
+            item.add_marker(pytest.mark.unit)
 
 
-@pytest.fixture(scope="session")
-def lfw_photo():
-    return lfw
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(_TEST_HOME, ignore_errors=True)

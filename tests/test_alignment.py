@@ -50,6 +50,7 @@ def test_detect_and_detect_batch_agree_on_a_face_at_the_edge():
         assert np.allclose(faces[0].landmarks, single.landmarks, atol=0.5)
 
 
+@pytest.mark.integration  # 180 photos through both pipelines: ~25 s
 def test_cfp_rank1_at_least_face_recognitions_on_the_same_photos():
     """60 CFP people x 3 photos: probe = the first, gallery = the other two of everyone."""
     people = sorted(p for p in CFP.iterdir() if p.is_dir())[::8][:60]

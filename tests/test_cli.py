@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
-from tests.conftest import lfw
+import pytest
 
-
-def lookalike(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "ml.cli", *args], capture_output=True, text=True, timeout=300,
-        env={**os.environ, **(env or {})},
-    )
+from tests.support import lfw, lookalike
 
 
+@pytest.mark.integration  # runs the CLI as a process, or is slow
 def test_faces_prints_json_per_image():
     result = lookalike("faces", str(lfw("Tony_Blair", 1)), str(lfw("Serena_Williams", 1)))
     assert result.returncode == 0, result.stderr
@@ -27,6 +20,7 @@ def test_faces_prints_json_per_image():
     assert len(face["box"]) == 4 and len(face["landmarks"]) == 5 and face["score"] > 0.9
 
 
+@pytest.mark.integration  # runs the CLI as a process, or is slow
 def test_compare_same_and_different_people():
     same = lookalike("compare", str(lfw("Colin_Powell", 1)), str(lfw("Colin_Powell", 3)))
     assert same.returncode == 0 and "same person" in same.stdout
@@ -35,6 +29,7 @@ def test_compare_same_and_different_people():
     assert result["same_person"] is False and 0 <= result["similarity"] < 50
 
 
+@pytest.mark.integration  # runs the CLI as a process, or is slow
 def test_verify_reports_accuracy_auc_and_faceless_pairs(tmp_path):
     blank = tmp_path / "blank.png"
     from PIL import Image
@@ -56,6 +51,7 @@ def test_verify_reports_accuracy_auc_and_faceless_pairs(tmp_path):
     assert "no face found" in result.stderr and "blank.png" in result.stderr
 
 
+@pytest.mark.integration  # runs the CLI as a process, or is slow
 def test_verify_rejects_a_malformed_line(tmp_path):
     tsv = tmp_path / "pairs.tsv"
     tsv.write_text(f"{lfw('Colin_Powell', 1)}\t{lfw('Colin_Powell', 2)}\tyes\n")
@@ -63,6 +59,7 @@ def test_verify_rejects_a_malformed_line(tmp_path):
     assert result.returncode == 2 and "pairs.tsv:1" in result.stderr
 
 
+@pytest.mark.integration  # runs the CLI as a process, or is slow
 def test_bad_images_give_one_line_and_no_traceback(tmp_path):
     text = tmp_path / "notes.jpg"
     text.write_text("not a photo")
@@ -76,6 +73,7 @@ def test_bad_images_give_one_line_and_no_traceback(tmp_path):
         assert result.stderr.startswith("lookalike: error:") and str(bad) in result.stderr
 
 
+@pytest.mark.integration  # runs the CLI as a process, or is slow
 def test_compare_without_a_face_says_so(tmp_path):
     from PIL import Image
 
@@ -85,6 +83,7 @@ def test_compare_without_a_face_says_so(tmp_path):
     assert result.returncode == 2 and "no face found" in result.stderr
 
 
+@pytest.mark.integration  # runs the CLI as a process, or is slow
 def test_missing_weights_say_what_to_run(tmp_path):
     result = lookalike("compare", str(lfw("Colin_Powell", 1)), str(lfw("Colin_Powell", 2)),
                        env={"LOOKALIKE_HOME": str(tmp_path)})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import ml
-from tests.conftest import lfw
+from tests.support import lfw
 
 
 def centre(face: ml.Face) -> tuple[float, float]:

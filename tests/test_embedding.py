@@ -9,9 +9,9 @@ import pytest
 import torch
 
 import ml
-from ml.dlib_resnet import DlibResNet
+from ml.faces.dlib_resnet import DlibResNet
 from ml.weights import load_dlib_resnet_state
-from tests.conftest import LFW, lfw
+from tests.support import LFW, lfw
 
 PEOPLE = ["Tony_Blair", "Serena_Williams", "Colin_Powell", "Gloria_Macapagal_Arroyo",
           "Jennifer_Aniston", "Hugo_Chavez"]
@@ -86,7 +86,7 @@ def test_mixing_embedders_is_refused():
 def test_facenet_backend_needs_its_weights_file_then_embeds_512d(tmp_path, monkeypatch):
     from facenet_pytorch import InceptionResnetV1
 
-    from ml.embedding import get_embedder
+    from ml.faces.embedding import get_embedder
 
     weights = tmp_path / "vggface2.pt"
     monkeypatch.setenv("LOOKALIKE_FACENET_WEIGHTS", str(weights))

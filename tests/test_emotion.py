@@ -10,11 +10,17 @@ import pytest
 from PIL import Image
 
 import ml
-from ml.alignment import align
-from ml.emotion import CLASSES, EMOTION_TEMPLATE, WEIGHTS, load_model, predict_crops, to_grey48
+from ml.emotion.model import (
+    CLASSES,
+    EMOTION_TEMPLATE,
+    WEIGHTS,
+    load_model,
+    predict_crops,
+    to_grey48,
+)
+from ml.faces.alignment import align
 from ml.paths import data_dir
-from tests.conftest import lfw
-from tests.test_cli import lookalike
+from tests.support import lfw, lookalike
 
 PER_CLASS = 40  # a fixed slice: the first 40 validation crops of each class (disgust has 57)
 
@@ -40,6 +46,7 @@ def test_shipped_weights_are_small_fp16_and_load():
     assert probs.shape == (2, 7) and np.allclose(probs.sum(1), 1.0, atol=1e-4)
 
 
+@pytest.mark.integration  # runs the CLI as a process, or is slow
 def test_evaluate_on_validation_slice_is_far_above_chance(validation_slice):
     result = lookalike("emotion", "evaluate", str(validation_slice))
     assert result.returncode == 0, result.stderr
@@ -51,6 +58,7 @@ def test_evaluate_on_validation_slice_is_far_above_chance(validation_slice):
         assert any(line.startswith(name) for line in result.stdout.splitlines())
 
 
+@pytest.mark.integration  # runs the CLI as a process, or is slow
 def test_ckplus_names_map_and_unknown_classes_are_reported(tmp_path):
     ck = data_dir() / "ckplus48"
     for folder in ("anger", "sadness", "happy", "contempt"):
@@ -83,6 +91,7 @@ def test_grey_colour_and_odd_size_crops(size, mode):
     assert CLASSES[int(predict_crops(grey[None]).argmax())] == "happy"
 
 
+@pytest.mark.integration  # runs the CLI as a process, or is slow
 def test_cli_emotion_per_face_and_bad_input(tmp_path):
     result = lookalike("emotion", "--json", str(lfw("Cameron_Diaz", 1)))
     assert result.returncode == 0, result.stderr

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import ml
-from ml.family import REGIONS, region_chips, resemblance
-from tests.conftest import lfw
+from ml.family.resemblance import REGIONS, region_chips, resemblance
+from tests.support import lfw
 
 
 def main_face(path):

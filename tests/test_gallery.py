@@ -13,23 +13,13 @@ import pytest
 from PIL import Image
 
 import ml
-from ml.face_cache import FaceCache
-from ml.gallery import Gallery, no_close_match, person_key
-from ml.gallery_build import add, build, remove
+from ml.faces.cache import FaceCache
+from ml.galleries.build import add, build, remove
+from ml.galleries.store import Gallery, no_close_match, person_key
 from ml.paths import data_dir, home
-from tests.conftest import lfw
-from tests.test_cli import lookalike
+from tests.support import enrol, lfw, lookalike
 
 PEOPLE = ["Tony_Blair", "Colin_Powell", "Serena_Williams", "Hugo_Chavez", "Jennifer_Capriati"]
-
-
-def enrol(folder, people, photos=range(2, 7)):
-    """Copy LFW photos 2..6 of each person into folder/Person/ (photo 1 is held out)."""
-    for person in people:
-        (folder / person).mkdir(parents=True, exist_ok=True)
-        for n in photos:
-            shutil.copy(lfw(person, n), folder / person)
-    return folder
 
 
 @pytest.fixture
@@ -199,6 +189,7 @@ def test_queries_never_fail_during_rebuilds(tmp_path, gallery_name):
     assert not errors and answers and set(answers) == {"Colin Powell"}
 
 
+@pytest.mark.integration  # runs the CLI as a process, or is slow
 def test_cli_match_json_lines_for_files_and_folders(tmp_path, gallery_name):
     build(gallery_name, [enrol(tmp_path / "src", PEOPLE)])
     probes = tmp_path / "probes"
@@ -225,6 +216,7 @@ def test_cli_match_json_lines_for_files_and_folders(tmp_path, gallery_name):
     assert sheet.size == (3 * 168 + 8, 208 + 8)
 
 
+@pytest.mark.integration  # runs the CLI as a process, or is slow
 def test_cli_gallery_commands_report_and_refuse_clearly(tmp_path, gallery_name):
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -10,7 +10,7 @@ from PIL import Image
 
 import ml
 from ml.images import MAX_PIXELS, load_image
-from tests.conftest import lfw
+from tests.support import lfw
 
 PHOTO = lfw("Tony_Blair", 1)
 

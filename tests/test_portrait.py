@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from ml.paths import data_dir
-from ml.portrait import blur_background, iou, portrait, portrait_mask, validation_stems
-from tests.test_cli import lookalike
+from ml.portrait.model import blur_background, iou, portrait, portrait_mask, validation_stems
+from tests.support import lookalike
 
 HUMAN_SEG = data_dir() / "human_seg"
 
@@ -94,7 +94,7 @@ def test_huge_photo_completes_in_bounded_memory():
     code = """
 import resource, sys, cv2, numpy as np
 from PIL import Image
-from ml.portrait import portrait
+from ml.portrait.model import portrait
 rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 small = np.asarray(Image.open(sys.argv[1]).convert("RGB"))
 portrait(small)  # model loaded, warm
@@ -113,6 +113,7 @@ print(round(rss() - before))
     assert grown_mb < 800, grown_mb
 
 
+@pytest.mark.integration  # runs the CLI as a process, or is slow
 def test_cli_writes_jpeg_png_and_cutout(val_stems, tmp_path):
     source = HUMAN_SEG / "images" / f"{val_stems[0]}.jpg"
     size = Image.open(source).size
@@ -133,6 +134,7 @@ def test_cli_writes_jpeg_png_and_cutout(val_stems, tmp_path):
     assert Image.open(tmp_path / "person.png").mode == "RGBA"
 
 
+@pytest.mark.integration  # runs the CLI as a process, or is slow
 def test_cli_bad_input_is_one_line_exit_2(tmp_path):
     text = tmp_path / "notes.jpg"
     text.write_text("not a photo")
@@ -143,6 +145,7 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path):
     assert result.returncode == 2 and ".png" in result.stderr
 
 
+@pytest.mark.integration  # runs the CLI as a process, or is slow
 def test_cli_evaluate_prints_per_image_and_miou(val_stems, tmp_path):
     images, masks = tmp_path / "images", tmp_path / "masks"
     images.mkdir()

@@ -13,14 +13,13 @@ import pytest
 from PIL import Image
 
 from bench.clip import make_clip
-from ml.gallery import Gallery
-from ml.gallery_build import build
-from ml.identify import draw_identifications, identify
+from ml.galleries.build import build
+from ml.galleries.identify import identify
+from ml.galleries.store import Gallery
 from ml.paths import home
-from ml.screentime import VideoError, open_video, screentime
-from tests.conftest import lfw
-from tests.test_cli import lookalike
-from tests.test_gallery import enrol
+from ml.render.identified import draw_identifications
+from ml.video.screentime import VideoError, open_video, screentime
+from tests.support import enrol, lfw, lookalike
 
 CAST = ["Tony_Blair", "Colin_Powell", "Serena_Williams"]
 
@@ -62,6 +61,7 @@ def test_identify_names_cast_and_calls_strangers_unknown(cast):
     assert picture.size == Image.open(lfw("Tony_Blair", 1)).size
 
 
+@pytest.mark.integration  # runs the CLI as a process, or is slow
 def test_identify_cli_json_and_drawing(cast, tmp_path):
     result = lookalike("identify", str(lfw("Serena_Williams", 1)), str(lfw("Hugo_Chavez", 1)),
                        "--gallery", cast.name, "--json", "--draw", str(tmp_path))
@@ -88,6 +88,7 @@ def test_screen_time_matches_the_clip(cast, clip):
     assert result.unknown_seconds >= 1.5  # the stranger was seen, and left unnamed
 
 
+@pytest.mark.integration  # runs the CLI as a process, or is slow
 def test_screentime_cli_json_csv_timeline(cast, clip, tmp_path):
     path, _ = clip
     result = lookalike("screentime", str(path), "--gallery", cast.name, "--json",
@@ -103,6 +104,7 @@ def test_screentime_cli_json_csv_timeline(cast, clip, tmp_path):
     assert Image.open(tmp_path / "scene.contact.jpg").height > 100
 
 
+@pytest.mark.integration  # runs the CLI as a process, or is slow
 def test_bad_videos_get_clear_messages(tmp_path, cast):
     text = tmp_path / "notes.mp4"
     text.write_text("not a video")

@@ -227,7 +227,7 @@ def reblur(job_id: str):
         mask_path, photo_path = job.dir / "mask.png", job.dir / "photo.jpg"
         if not mask_path.exists() or not photo_path.exists():
             abort(404, description="this job has no portrait")
-        from ml.portrait import blur_background
+        from ml.portrait.model import blur_background
 
         mask = np.asarray(Image.open(mask_path), np.float32) / 255.0
         out = blur_background(np.asarray(Image.open(photo_path).convert("RGB")), mask, strength,
@@ -248,7 +248,7 @@ def reblur(job_id: str):
 @bp.get("/galleries/<gallery>/thumbs/<file>")
 def thumbnail(gallery: str, file: str):
     """A gallery identity's thumbnail; only gallery names and thumbnail names are accepted."""
-    from ml.gallery import gallery_path
+    from ml.galleries.store import gallery_path
 
     if not THUMB_FILE.fullmatch(file):
         abort(404, description="no such thumbnail")

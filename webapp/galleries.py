@@ -1,6 +1,6 @@
 """People's own galleries from the web: create one, add people, remove people, delete it.
 
-Galleries are the CLI's (``ml.gallery_build`` build/add/remove): the same versioned folders
+Galleries are the CLI's (``ml.galleries.build`` build/add/remove): the same versioned folders
 under ``$LOOKALIKE_HOME/galleries``, usable at once by ``lookalike identify --gallery NAME``.
 Uploaded photos are checked like every upload (``webapp.uploads``), written under
 ``DATA_DIR/enrol/<random>/<Person_Name>/photo-N.ext`` (the layout ``build``/``add`` read; the
@@ -27,11 +27,17 @@ from flask import current_app
 from PIL import Image
 from werkzeug.datastructures import FileStorage
 
-from ml.gallery import DEFAULT_GALLERY, display_name, gallery_path, list_galleries, person_key
+from ml.galleries.store import (
+    DEFAULT_GALLERY,
+    display_name,
+    gallery_path,
+    list_galleries,
+    person_key,
+)
 from webapp.uploads import UploadError, check_image
 
 # Gallery names made here: no dots (a dot would make "family" and "family.old" share
-# ``.family.*`` version globs in ml.gallery_build).
+# ``.family.*`` version globs in ml.galleries.build).
 NEW_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
 PERSON_NAME = re.compile(r"[\w .'-]{1,60}")
 MAX_PHOTOS = 20
@@ -155,7 +161,7 @@ def enrolment(person: str, labels: dict[str, str], report: dict) -> dict:
 
 def create(name: str, person: str, files: list[FileStorage]) -> dict:
     """A new gallery holding its first person (a gallery cannot be empty)."""
-    from ml.gallery_build import build
+    from ml.galleries.build import build
 
     name = new_name(name)
     folder = person_folder(person)
@@ -175,7 +181,7 @@ def create(name: str, person: str, files: list[FileStorage]) -> dict:
 
 def add_person(name: str, person: str, files: list[FileStorage]) -> dict:
     """Add a person (or more photos of someone already there, matched by name)."""
-    from ml.gallery_build import add
+    from ml.galleries.build import add
 
     editable(name)
     folder = person_folder(person)
@@ -190,7 +196,7 @@ def add_person(name: str, person: str, files: list[FileStorage]) -> dict:
 
 def remove_person(name: str, person: str) -> str:
     """Remove one person (by name or key); the last one cannot go (delete the gallery)."""
-    from ml.gallery_build import remove
+    from ml.galleries.build import remove
 
     editable(name)
     key = person_key(person or "")

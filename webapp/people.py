@@ -8,7 +8,7 @@ Two blueprints, registered by ``init_app`` (called from ``create_app``):
   delete), ``/galleries/NAME/people`` (add), ``/galleries/NAME/people/PERSON`` (remove),
   ``/identify`` and ``/screentime`` (202 + a job polled at ``/api/v1/jobs/JOB`` like every job).
 
-Videos are checked in the request (``ml.screentime.open_video`` on the saved upload: a video
+Videos are checked in the request (``ml.video.screentime.open_video`` on the saved upload: a video
 OpenCV decodes, with frames, no longer than ``MAX_VIDEO_SECONDS``) so bad input is a 4xx with a
 message, never a failed job. API calls that change a gallery are refused when a browser says
 they come from another site (``Origin``), so a page elsewhere cannot edit your galleries.
@@ -36,7 +36,7 @@ from flask import (
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ml.gallery import list_galleries
+from ml.galleries.store import list_galleries
 from webapp import api, galleries, jobs
 from webapp.uploads import UploadError, read_image
 
@@ -52,7 +52,7 @@ VIDEO_ENDPOINTS = {"people.screentime_post", "people_api.screentime_api"}
 
 def init_app(app: Flask) -> None:
     """Settings (LOOKALIKE_* environment variables) and both blueprints."""
-    from ml.screentime import MAX_VIDEO_SECONDS
+    from ml.video.screentime import MAX_VIDEO_SECONDS
 
     max_mb = int(os.environ.get("LOOKALIKE_MAX_VIDEO_MB") or 200)
     app.config.setdefault("MAX_VIDEO_MB", max_mb)
@@ -103,7 +103,7 @@ def start_identify(form: MultiDict, files: MultiDict) -> jobs.Job:
 
 def start_screentime(form: MultiDict, files: MultiDict) -> jobs.Job:
     """Save the video under a random name, check it decodes and is short enough, queue it."""
-    from ml.screentime import VideoError, open_video
+    from ml.video.screentime import VideoError, open_video
 
     config = current_app.config
     name = gallery_choice(form)

@@ -37,8 +37,9 @@ def identify(self, job_id: str) -> dict:
 
 
 def _identify(task, job: jobs.Job) -> dict:
-    from ml.gallery import GalleryNotFound
-    from ml.identify import draw_identifications, identify, open_set_rule
+    from ml.galleries.identify import identify, open_set_rule
+    from ml.galleries.store import GalleryNotFound
+    from ml.render.identified import draw_identifications
 
     name = job.meta["options"]["gallery"]
     task.update_state(state="PROGRESS", meta={"stage": "identify", "step": 1, "steps": 1})
@@ -69,8 +70,8 @@ def screentime(self, job_id: str) -> dict:
 
 
 def _screentime(task, job: jobs.Job) -> dict:
-    from ml.gallery import GalleryNotFound
-    from ml.screentime import VideoError, contact_sheet, screentime, timeline_chart, write_csv
+    from ml.galleries.store import GalleryNotFound
+    from ml.video.screentime import VideoError, contact_sheet, screentime, timeline_chart, write_csv
 
     options = job.meta["options"]
     try:

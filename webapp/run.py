@@ -18,10 +18,10 @@ VENV_BIN = Path(sys.executable).parent
 
 
 def ensure_gallery(name: str) -> None:
-    from ml.gallery import DEFAULT_GALLERY, Gallery, GalleryNotFound
+    from ml.galleries.store import DEFAULT_GALLERY, Gallery, GalleryNotFound
 
     if name == DEFAULT_GALLERY:
-        from ml.gallery_build import ensure_default_gallery
+        from ml.galleries.build import ensure_default_gallery
         from ml.progress import TqdmProgress
 
         print(f"Opening the '{name}' gallery (built on first run, with a progress bar)...")

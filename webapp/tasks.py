@@ -24,7 +24,7 @@ from PIL import Image
 from webapp import jobs
 
 if TYPE_CHECKING:
-    from ml.gallery import Gallery
+    from ml.galleries.store import Gallery
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ _galleries: dict[str, tuple[Path, Gallery]] = {}
 
 def gallery(name: str) -> Gallery:
     """The gallery, opened once per process and reopened when a rebuild swaps its version."""
-    from ml.gallery import Gallery, gallery_path
+    from ml.galleries.store import Gallery, gallery_path
 
     version = gallery_path(name).resolve()
     cached = _galleries.get(name)
@@ -52,14 +52,14 @@ def load_models(**_: object) -> None:
     from celery import current_app as celery
 
     import ml
-    from ml.emotion import load_model
+    from ml.emotion.model import load_model
 
     start = time.time()
     ml.detect(np.zeros((64, 64, 3), np.uint8))
     ml.get_embedder()
     load_model()
     try:
-        from ml.portrait import portrait
+        from ml.portrait.model import portrait
 
         portrait(Image.new("RGB", (64, 64)))
     except Exception as exc:  # portrait weights not there yet: the task says so per job
@@ -118,7 +118,7 @@ def run_job(task: Task, job_id: str, work: Callable[[Task, jobs.Job], dict]) -> 
     """Run ``work`` on the job; a deleted job ends quietly, a known failure becomes a message
     the user sees (error.json) instead of a bare "failed"."""
     from ml import ImageError, WeightsMissing
-    from ml.gallery import GalleryNotFound
+    from ml.galleries.store import GalleryNotFound
 
     try:
         job = jobs.open_job(current_app.config["DATA_DIR"], job_id)
@@ -143,8 +143,8 @@ def analyze(self, job_id: str) -> dict:
 
 def _analyze(task: Task, job: jobs.Job) -> dict:
     import ml
-    from ml.gallery import no_close_match
-    from ml.sheet import lookalike_sheet
+    from ml.galleries.store import no_close_match
+    from ml.render.sheet import lookalike_sheet
 
     options = job.meta["options"]
     report = Reporter(task, ANALYZE_STAGES)
@@ -196,7 +196,7 @@ def _analyze(task: Task, job: jobs.Job) -> dict:
 def make_portrait(image: Image.Image, folder: Path, strength: int) -> str | None:
     """Write portrait.jpg, cutout.png and mask.png; the reason as text if it can't."""
     try:
-        from ml.portrait import portrait
+        from ml.portrait.model import portrait
 
         done = portrait(image, strength=strength)
     except Exception as exc:  # missing weights, say: lookalikes and emotions still count
@@ -217,8 +217,8 @@ def family(self, job_id: str) -> dict:
 
 def _family(task: Task, job: jobs.Job) -> dict:
     import ml
-    from ml.alignment import crop_box
-    from ml.family import resemblance
+    from ml.faces.alignment import crop_box
+    from ml.family.resemblance import resemblance
 
     names = job.meta["options"]["names"]
     report = Reporter(task, FAMILY_STAGES)

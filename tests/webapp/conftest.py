@@ -13,24 +13,22 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from werkzeug.serving import make_server
 
-from ml.gallery_build import build
-from ml.paths import data_dir, home
-from tests.test_gallery import enrol
+from ml.galleries.build import build
+from ml.paths import home
+from tests.support import enrol
+from tests.webapp.support import ACTORS, CHROMIUM, FLAGS, PEOPLE, ROOT
 from webapp import create_app
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
 CELERY = Path(sys.executable).parent / "celery"
-PEOPLE = ["Tony_Blair", "Colin_Powell", "Serena_Williams", "Hugo_Chavez"]
-ACTORS = ["Nicole_Kidman", "Tom_Hanks", "Halle_Berry"]
-PHOTO = data_dir() / "human_seg" / "images" / "12.jpg"  # two smiling people, real photo
 
 
 @pytest.fixture(scope="session")
@@ -47,10 +45,6 @@ def web_gallery(tmp_path_factory) -> str:
     (root / name).unlink(missing_ok=True)
     for version in root.glob(f".{name}.*"):
         shutil.rmtree(version, ignore_errors=True)
-
-
-def gallery_names() -> set[str]:
-    return {p.replace("_", " ") for p in PEOPLE + ACTORS}
 
 
 @pytest.fixture
@@ -187,15 +181,24 @@ def redis_stack(tmp_path, web_gallery, redis_url):
     stack.stop()
 
 
-def wait_done(client, status_url: str, timeout: float = 120) -> dict:
-    """Poll the job until it is done or failed; the last status seen."""
-    deadline = time.time() + timeout
-    seen = set()
-    while time.time() < deadline:
-        status = client.get(status_url).get_json()
-        seen.add(status["status"])
-        if status["status"] in ("done", "failed"):
-            status["seen"] = seen
-            return status
-        time.sleep(0.2)
-    raise TimeoutError(f"job not finished in {timeout} s: {status}")
+@pytest.fixture(scope="module")
+def server(embedded_stack):
+    """The app on a real HTTP port, served by werkzeug in a thread."""
+    app = embedded_stack.app()
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed (apt-get install chromium; .ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
+        yield browser
+        browser.close()

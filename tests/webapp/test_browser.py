@@ -4,46 +4,14 @@ server and a real worker (the embedded default). Screenshots go to test-artifact
 from __future__ import annotations
 
 import io
-import threading
 from pathlib import Path
 
-import pytest
 from PIL import Image
-from werkzeug.serving import make_server
 
-from ml.emotion import CLASSES
-from ml.portrait import WEIGHTS as PORTRAIT_WEIGHTS
-from tests.conftest import lfw
-from tests.webapp.conftest import ARTIFACTS, PHOTO, gallery_names
-
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"]
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
-
-
-@pytest.fixture(scope="module")
-def server(embedded_stack):
-    """The app on a real HTTP port, served by werkzeug in a thread."""
-    app = embedded_stack.app()
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed (apt-get install chromium; .ci/run does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
-        yield browser
-        browser.close()
+from ml.emotion.model import CLASSES
+from ml.portrait.model import WEIGHTS as PORTRAIT_WEIGHTS
+from tests.support import lfw
+from tests.webapp.support import ARTIFACTS, DESKTOP, PHONE, PHOTO, gallery_names
 
 
 def shot(page, name: str) -> None:

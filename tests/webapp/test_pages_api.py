@@ -14,7 +14,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from tests.conftest import lfw
+from tests.support import lfw
 from webapp import create_app, jobs, pages
 from webapp.tasks import sweep as sweep_task
 

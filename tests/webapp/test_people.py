@@ -19,11 +19,10 @@ import pytest
 from PIL import Image
 
 from bench.clip import make_clip
-from ml.gallery import gallery_path
+from ml.galleries.store import gallery_path
 from ml.paths import home
-from tests.conftest import lfw
-from tests.webapp.conftest import ARTIFACTS, wait_done
-from tests.webapp.test_browser import DESKTOP, PHONE, browser, server  # noqa: F401 (fixtures)
+from tests.support import lfw
+from tests.webapp.support import ARTIFACTS, DESKTOP, PHONE, wait_done
 
 CAST = ["Tony_Blair", "Colin_Powell", "Serena_Williams"]
 ENROL = range(2, 5)  # photos enrolled; photo 1 and 10 are held out

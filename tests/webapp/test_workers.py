@@ -16,10 +16,10 @@ import numpy as np
 from PIL import Image
 
 import ml
-from ml.emotion import CLASSES
-from ml.portrait import WEIGHTS as PORTRAIT_WEIGHTS
-from tests.conftest import lfw
-from tests.webapp.conftest import PHOTO, gallery_names, wait_done
+from ml.emotion.model import CLASSES
+from ml.portrait.model import WEIGHTS as PORTRAIT_WEIGHTS
+from tests.support import lfw
+from tests.webapp.support import PHOTO, gallery_names, wait_done
 from webapp.tasks import ANALYZE_STAGES
 
 PORTRAIT = PORTRAIT_WEIGHTS.exists()

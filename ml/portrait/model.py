@@ -1,7 +1,7 @@
 """Portrait mode: a U-Net person mask and a background blur without a halo.
 
 The mask comes from a ``segmentation_models_pytorch`` U-Net (MobileNetV2 encoder) that this
-project trains on ``human_seg`` (``ml/portrait_train.py``, model card ``docs/portrait.md``).
+project trains on ``human_seg`` (``ml/training/portrait.py``, model card ``docs/portrait.md``).
 It predicts at ``SIZE`` px (the photo letterboxed into a square), the soft mask is upsampled to
 the full photo and its edges are snapped to the photo's own edges with a guided filter, so hair
 is not chopped at the network's low resolution.
@@ -26,7 +26,7 @@ from PIL import Image
 from ml.device import default_device
 from ml.images import ImageInput, load_image
 
-WEIGHTS = Path(__file__).with_name("weights") / "portrait_unet.pt"
+WEIGHTS = Path(__file__).parent.parent / "weights" / "portrait_unet.pt"
 SIZE = 256  # the network's input (letterboxed); best of 224-384 on validation (docs/portrait.md)
 MEAN = np.array([0.485, 0.456, 0.406], np.float32) * 255
 STD = np.array([0.229, 0.224, 0.225], np.float32) * 255

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ml.detection import Face
+from ml.faces.detection import Face
 from ml.paths import home
 
 

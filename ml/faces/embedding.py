@@ -23,18 +23,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ml.alignment import TEMPLATE_150, align, crop_box
-from ml.detection import DETECTOR_VERSION, Face
 from ml.device import default_device
+from ml.errors import EmbedderMismatch, UnknownEmbedder, WeightsMissing
+from ml.faces.alignment import TEMPLATE_150, align, crop_box
+from ml.faces.detection import DETECTOR_VERSION, Face
 from ml.images import ImageInput, load_image
 from ml.paths import weights_dir
-from ml.weights import WeightsMissing, load_dlib_resnet_state
+from ml.weights import load_dlib_resnet_state
 
 BATCH = 64
-
-
-class EmbedderMismatch(ValueError):
-    """Embeddings from different embedders were compared or mixed."""
 
 
 @dataclass(frozen=True)
@@ -113,40 +110,45 @@ def facenet_weights_path() -> Path:
     return Path(configured) if configured else weights_dir() / "20180402-114759-vggface2.pt"
 
 
-def available_embedders() -> list[str]:
-    return ["dlib"] + (["facenet"] if facenet_weights_path().exists() else [])
-
-
 def default_embedder_name() -> str:
     return os.environ.get("LOOKALIKE_EMBEDDER", "dlib")
+
+
+def _dlib(device: torch.device) -> Embedder:
+    from ml.faces.dlib_resnet import DlibResNet
+
+    network = DlibResNet.from_face_api(load_dlib_resnet_state()).to(device)
+    return Embedder("dlib", 128, lambda image, face: align(image, face, 150), network, device)
+
+
+def _facenet(device: torch.device) -> Embedder:
+    path = facenet_weights_path()
+    if not path.exists():
+        raise WeightsMissing(
+            f"facenet weights not found at {path}: download 20180402-114759-vggface2.pt from "
+            "facenet-pytorch's GitHub release there, or set LOOKALIKE_FACENET_WEIGHTS"
+        )
+    from facenet_pytorch import InceptionResnetV1
+
+    net = InceptionResnetV1(pretrained=None, classify=False)
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    net.load_state_dict({k: v for k, v in state.items() if not k.startswith("logits")})
+    network = _StandardiseThen(net.eval()).to(device)
+    return Embedder("facenet", 512, lambda image, face: crop_box(image, face, 160), network,
+                    device)
+
+
+# Every embedder by name: a loader that builds it on a device (weights are read then, not here).
+EMBEDDERS: dict[str, Callable[[torch.device], Embedder]] = {"dlib": _dlib, "facenet": _facenet}
 
 
 @lru_cache(maxsize=4)
 def get_embedder(name: str | None = None) -> Embedder:
     """The named embedder, loaded once per process on the default device."""
     name = name or default_embedder_name()
-    device = default_device()
-    if name == "dlib":
-        from ml.dlib_resnet import DlibResNet
-
-        network = DlibResNet.from_face_api(load_dlib_resnet_state()).to(device)
-        return Embedder("dlib", 128, lambda image, face: align(image, face, 150), network, device)
-    if name == "facenet":
-        path = facenet_weights_path()
-        if not path.exists():
-            raise WeightsMissing(
-                f"facenet weights not found at {path}: download 20180402-114759-vggface2.pt from "
-                "facenet-pytorch's GitHub release there, or set LOOKALIKE_FACENET_WEIGHTS"
-            )
-        from facenet_pytorch import InceptionResnetV1
-
-        net = InceptionResnetV1(pretrained=None, classify=False)
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        net.load_state_dict({k: v for k, v in state.items() if not k.startswith("logits")})
-        network = _StandardiseThen(net.eval()).to(device)
-        return Embedder("facenet", 512, lambda image, face: crop_box(image, face, 160), network,
-                        device)
-    raise ValueError(f"unknown embedder '{name}' (known: dlib, facenet)")
+    if name not in EMBEDDERS:
+        raise UnknownEmbedder(f"unknown embedder '{name}' (known: {', '.join(EMBEDDERS)})")
+    return EMBEDDERS[name](default_device())
 
 
 class _StandardiseThen(torch.nn.Module):

@@ -2,8 +2,8 @@
 
 Distance is Euclidean between unit-length embeddings (0 = identical, 2 = opposite). All three
 numbers below are calibrated on LFW View-2's 3,000 same-person ("genuine") and 3,000
-different-person ("impostor") pairs by ``make bench-lfw`` and stored in ``ml/calibration.json``
-(see ``docs/calibration.md``):
+different-person ("impostor") pairs by ``make bench-lfw`` and stored in
+``ml/faces/calibration.json`` (see ``docs/calibration.md``):
 
 - ``same_person``: ``distance < threshold``, the most accurate threshold on all 6,000 pairs.
 - ``probability``: P(same person | distance), a logistic curve fitted to those pairs (maximum
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.embedding import Embeddings
+from ml.faces.embedding import Embeddings
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 

@@ -23,11 +23,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ml.alignment import crop_box
-from ml.detection import Face, detect_batch
-from ml.embedding import get_embedder
-from ml.face_cache import FaceCache, ImageFaces, content_hash
-from ml.gallery import (
+from ml.errors import NoFaces, PersonNotFound
+from ml.faces.alignment import crop_box
+from ml.faces.cache import ImageFaces
+from ml.faces.detection import Face
+from ml.faces.embedding import get_embedder
+from ml.faces.pipeline import find_faces, main_face
+from ml.faces.verify import calibration
+from ml.galleries.store import (
     DEFAULT_GALLERY,
     N_TREES,
     Gallery,
@@ -40,11 +43,9 @@ from ml.gallery import (
 from ml.images import ImageError, load_image
 from ml.paths import data_dir
 from ml.progress import Progress, no_progress
-from ml.verify import calibration
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tar")
-BATCH_IMAGES = 64
 THUMB_SIZE = 160
 # One person under two spellings in two sources (LFW's "Luiz Inacio Lula da Silva", CFP's "Luiz
 # Lula Da Silva") is merged when the names are close and the mean faces are nearer than this
@@ -107,82 +108,6 @@ def default_sources() -> tuple[list[Path], Path]:
     return [root / "lfw", root / "cfp", root / "bollywood"], root / "actors.txt"
 
 
-# -- finding the faces --------------------------------------------------------------------
-
-
-def find_faces(photos: list[SourcePhoto], embedder: str | None = None,
-               progress: Progress = no_progress) -> list[ImageFaces | str]:
-    """Faces + embeddings of every photo (cached by content), or an error message per photo."""
-    model = get_embedder(embedder)
-    cache = FaceCache(model.fingerprint, model.dim)
-    results: list[ImageFaces | str | None] = [None] * len(photos)
-    pending: list[tuple[int, str, np.ndarray]] = []
-    done = 0
-
-    def flush() -> None:
-        nonlocal done
-        images = [image for _, _, image in pending]
-        found = detect_batch(images)
-        chips = [model.crop(image, f) for image, faces in zip(images, found, strict=True)
-                 for f in faces]
-        vectors = model.embed_chips(np.stack(chips)).vectors if chips else np.zeros((0, model.dim))
-        start = 0
-        for (i, key, image), faces in zip(pending, found, strict=True):
-            item = ImageFaces(image.shape[1], image.shape[0], faces,
-                              vectors[start : start + len(faces)].astype(np.float32))
-            start += len(faces)
-            cache.put(key, item)
-            results[i] = item
-        cache.commit()
-        done += len(pending)
-        pending.clear()
-        progress("embedding", done, len(photos))
-
-    progress("embedding", 0, len(photos))
-    for i, photo in enumerate(photos):
-        try:
-            data = photo.read()
-        except OSError as exc:
-            results[i] = f"unreadable: {exc}"
-            done += 1
-            continue
-        key = content_hash(data)
-        cached = cache.get(key)
-        if cached is not None:
-            results[i] = cached
-            done += 1
-            if done % 500 == 0:
-                progress("embedding", done, len(photos))
-            continue
-        try:
-            image = load_image(data)
-        except ImageError as exc:
-            results[i] = str(exc).replace("image: ", "", 1)
-            done += 1
-            continue
-        pending.append((i, key, image))
-        if len(pending) >= BATCH_IMAGES:
-            flush()
-    if pending:
-        flush()
-    progress("embedding", len(photos), len(photos))
-    return results  # type: ignore[return-value]
-
-
-def main_face_vectors(photos: list[SourcePhoto], embedder: str | None = None,
-                      progress: Progress = no_progress) -> list[np.ndarray | str | None]:
-    """Per photo, the embedding of the face it is about (batched and cached like a build):
-    a vector, None when no face was found, or why the photo could not be read."""
-    from ml import main_face
-
-    out: list[np.ndarray | str | None] = []
-    for item in find_faces(photos, embedder, progress):
-        face = None if isinstance(item, str) else main_face(item.faces, item.width, item.height)
-        out.append(item if isinstance(item, str) else None if face is None
-                   else item.vectors[next(n for n, f in enumerate(item.faces) if f is face)])
-    return out
-
-
 def choose_faces(photos: list[SourcePhoto], found: list[ImageFaces | str],
                  threshold: float) -> tuple[dict[int, int], list[str]]:
     """Which face of each photo shows the folder's person: photo index → face index.
@@ -220,8 +145,6 @@ def choose_faces(photos: list[SourcePhoto], found: list[ImageFaces | str],
 
 
 def _central(item: ImageFaces) -> int:
-    from ml import main_face
-
     face = main_face(item.faces, item.width, item.height)
     return next(i for i, f in enumerate(item.faces) if f is face)
 
@@ -373,7 +296,7 @@ def remove(name: str, people: list[str], progress: Progress = no_progress) -> li
     keys = {person_key(p) for p in people}
     missing = keys - {i.key for i in data.identities}
     if missing:
-        raise ValueError(f"not in gallery '{name}': {', '.join(sorted(missing))}")
+        raise PersonNotFound(f"not in gallery '{name}': {', '.join(sorted(missing))}")
     keep_ids = [n for n, i in enumerate(data.identities) if i.key not in keys]
     remap = {old: new for new, old in enumerate(keep_ids)}
     rows = np.flatnonzero(np.isin(data.identity, keep_ids))
@@ -415,7 +338,7 @@ def write_version(name: str, data: GalleryData, best: dict[str, tuple[SourcePhot
     from annoy import AnnoyIndex
 
     if len(data.vectors) == 0:
-        raise ValueError("no faces found in any photo: nothing to put in a gallery"
+        raise NoFaces("no faces found in any photo: nothing to put in a gallery"
                          + (f" (empty: {', '.join(data.report['empty'][:5])})"
                             if data.report.get("empty") else ""))
     link = gallery_path(name)

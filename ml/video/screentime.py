@@ -18,12 +18,15 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ml.detection import Face, detect_batch
-from ml.embedding import Embeddings, get_embedder
-from ml.gallery import Gallery
-from ml.identify import UNKNOWN, label, palette
+from ml.errors import VideoError
+from ml.faces.detection import Face
+from ml.faces.embedding import Embeddings, get_embedder
+from ml.faces.pipeline import detect_and_embed
+from ml.galleries.identify import UNKNOWN, label
+from ml.galleries.store import Gallery
 from ml.progress import Progress, no_progress
-from ml.sheet import load_font
+from ml.render.identified import palette
+from ml.render.sheet import load_font
 
 DEFAULT_FPS = 2.0
 # Longest video accepted (seconds); LOOKALIKE_MAX_VIDEO_SECONDS overrides.
@@ -35,10 +38,6 @@ TRACK_DISTANCE = 0.45  # same person across neighbouring frames; strangers are f
 MIN_FACE = 40
 SHEET_FRAMES = 12
 THUMB_WIDTH = 320
-
-
-class VideoError(ValueError):
-    """The file cannot be used as a video: the message says why."""
 
 
 @dataclass
@@ -193,15 +192,10 @@ def screentime(path: Path, gallery: Gallery, fps: float = DEFAULT_FPS,
 
     def flush() -> None:
         nonlocal done
-        found = [[f for f in faces if f.width >= MIN_FACE]
-                 for faces in detect_batch([frame for _, frame in batch])]
-        chips = [model.crop(frame, f) for (_, frame), faces in zip(batch, found, strict=True)
-                 for f in faces]
-        vectors = model.embed_chips(np.stack(chips)).vectors if chips else None
-        start = 0
-        for (t, _), faces in zip(batch, found, strict=True):
-            link(tracks, t, step, faces, vectors[start : start + len(faces)] if faces else None)
-            start += len(faces)
+        found = detect_and_embed([frame for _, frame in batch], model,
+                                 keep=lambda face: face.width >= MIN_FACE)
+        for (t, _), (faces, vectors) in zip(batch, found, strict=True):
+            link(tracks, t, step, faces, vectors if faces else None)
         done += len(batch)
         batch.clear()
         progress("frames", min(done, total), total)

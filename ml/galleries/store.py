@@ -23,9 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.embedding import Embeddings
+from ml.errors import BadGalleryName, GalleryNotFound
+from ml.faces.embedding import Embeddings
+from ml.faces.verify import similarity
 from ml.paths import home
-from ml.verify import similarity
 
 DEFAULT_GALLERY = "celebrities"
 # Chosen in docs/benchmarks.md (bench/index.py): recall@10 vs latency on the real gallery.
@@ -81,7 +82,7 @@ class GalleryData:
 class Lookalike:
     name: str
     key: str
-    similarity: float  # percent (ml.verify calibration)
+    similarity: float  # percent (ml.faces.verify calibration)
     distance: float
     actor: bool
     photo: str  # the best-matching source photo
@@ -101,16 +102,12 @@ def galleries_dir() -> Path:
 
 def gallery_path(name: str) -> Path:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
-        raise ValueError(f"bad gallery name {name!r}: use letters, digits, '.', '_' or '-'")
+        raise BadGalleryName(f"bad gallery name {name!r}: use letters, digits, '.', '_' or '-'")
     return galleries_dir() / name
 
 
 def list_galleries() -> list[str]:
     return sorted(p.name for p in galleries_dir().iterdir() if p.is_symlink() and p.exists())
-
-
-class GalleryNotFound(LookupError):
-    pass
 
 
 class Gallery:

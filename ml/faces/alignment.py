@@ -15,7 +15,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ml.detection import Face
+from ml.faces.detection import Face
 
 TEMPLATE_150 = np.array([
     [46.620, 44.535],

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ml.alignment import crop_box
-from ml.detection import Face
-from ml.gallery import Lookalike
+from ml.faces.alignment import crop_box
+from ml.faces.detection import Face
+from ml.galleries.store import Lookalike
 
 TILE = 160
 CAPTION = 40

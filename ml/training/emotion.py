@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ml.device import default_device
-from ml.emotion import CLASSES, WEIGHTS, EmotionNet, normalise, predict_crops
+from ml.emotion.model import CLASSES, WEIGHTS, EmotionNet, normalise, predict_crops
 from ml.paths import data_dir
 from ml.progress import Progress, no_progress
 from ml.weights import half_state_dict

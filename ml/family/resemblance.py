@@ -1,12 +1,12 @@
 """Family resemblance: who does the first person (the child) look like, and in which features.
 
 Whole faces are compared as everywhere else in ``ml``: dlib embeddings of aligned chips and the
-LFW-calibrated similarity % (``ml.verify``). For the features, each aligned 150 px chip is
+LFW-calibrated similarity % (``ml.faces.verify``). For the features, each aligned 150 px chip is
 embedded again with everything but one region greyed out: the eyes (with the brows), the nose,
 the mouth. The region rectangles sit on the alignment template's landmarks, so they cover the
 same features on every face. Distances between such masked chips run larger than whole-face
 ones, so each region has its own calibration, fitted the same way on LFW View-2 pairs by
-``bench/family.py`` (``ml/family_calibration.json``; how well each region alone tells people
+``bench/family.py`` (``ml/family/calibration.json``; how well each region alone tells people
 apart is in ``docs/family.md``). A region's % reads like the face %: ~75% is typical of two
 photos of one person, ~25% of two strangers.
 """
@@ -21,12 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.detection import Face
-from ml.embedding import get_embedder
-from ml.verify import similarity
+from ml.errors import NoFaces
+from ml.faces.detection import Face
+from ml.faces.embedding import get_embedder
+from ml.faces.verify import similarity
 
-CALIBRATION_FILE = Path(__file__).with_name("family_calibration.json")
-# x1, y1, x2, y2 on the 150 px chip of ml.alignment.TEMPLATE_150 (eyes at y≈44, nose tip at
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+# x1, y1, x2, y2 on the 150 px chip of ml.faces.alignment.TEMPLATE_150 (eyes at y≈44, nose tip at
 # y≈78, mouth corners at y≈105): each box holds one feature and little of the others.
 REGIONS = {
     "eyes": (14, 18, 136, 62),
@@ -121,7 +122,7 @@ def resemblance(names: list[str], images: list[np.ndarray], faces: list[Face],
                 embedder: str | None = None) -> Resemblance:
     """Compare each person's face (one per photo) with everyone else's; person 0 is the child."""
     if len(names) < 2 or not len(names) == len(images) == len(faces):
-        raise ValueError("need two or more people, each with one photo and one face")
+        raise NoFaces("need two or more people, each with one photo and one face")
     model = get_embedder(embedder)
     vectors = face_vectors(images, faces, model.name)
     n = len(names)

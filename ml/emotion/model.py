@@ -18,14 +18,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ml.alignment import align
-from ml.detection import Face
 from ml.device import default_device
+from ml.faces.alignment import align
+from ml.faces.detection import Face
 from ml.images import ImageInput, load_image
 
 CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
 SIZE = 48
-WEIGHTS = Path(__file__).with_name("weights") / "emotion_resnet.pt"
+WEIGHTS = Path(__file__).parent.parent / "weights" / "emotion_resnet.pt"
 # Where MTCNN's five points sit on FER2013's 48x48 crops, scaled to a 150 px chip (see module doc).
 EMOTION_TEMPLATE = np.array([
     [46.1, 60.0],

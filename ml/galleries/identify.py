@@ -11,18 +11,13 @@ same-person threshold and no margin. Used by ``lookalike identify`` and by scree
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
-import numpy as np
-from PIL import Image, ImageDraw
-
-from ml.detection import Face, detect
-from ml.embedding import Embeddings, embed
-from ml.gallery import Gallery
+from ml.faces.detection import Face, detect
+from ml.faces.embedding import Embeddings, embed
+from ml.faces.verify import calibration
+from ml.galleries.store import Gallery
 from ml.images import ImageInput, load_image
-from ml.sheet import load_font
-from ml.verify import calibration
 
 UNKNOWN = "unknown"
 
@@ -87,39 +82,3 @@ def identify(image: ImageInput, gallery: Gallery,
     labels = label(gallery, embed(array, faces, gallery.embedder))
     return [Identification(face.box, name, sim, nearest)
             for face, (name, sim, nearest) in zip(faces, labels, strict=True)]
-
-
-def _hue_to_rgb(hue: float) -> tuple[int, int, int]:
-    rgb = np.array(Image.new("HSV", (1, 1), (int(hue * 255) % 256, 190, 235)).convert("RGB"))
-    return tuple(int(v) for v in rgb[0, 0])
-
-
-def colour(name: str) -> tuple[int, int, int]:
-    """A stable, readable colour per name (grey for unknown)."""
-    if name == UNKNOWN:
-        return (160, 160, 160)
-    return _hue_to_rgb(int(hashlib.md5(name.encode()).hexdigest()[:6], 16) / 0xFFFFFF)
-
-
-def palette(names: list[str]) -> dict[str, tuple[int, int, int]]:
-    """Clearly different colours for a known list of names (grey for unknown)."""
-    out = {name: _hue_to_rgb(n / max(1, len(names)) * 0.85) for n, name in enumerate(names)}
-    out[UNKNOWN] = colour(UNKNOWN)
-    return out
-
-
-def draw_identifications(image: ImageInput, found: list[Identification]) -> Image.Image:
-    """The photo with each face boxed and named, for people who would rather look than read."""
-    picture = Image.fromarray(load_image(image))
-    draw = ImageDraw.Draw(picture)
-    size = max(14, round(max(picture.size) / 50))
-    font = load_font(size)
-    for who in found:
-        x0, y0, x1, y1 = who.box
-        ink = colour(who.name)
-        draw.rectangle((x0, y0, x1, y1), outline=ink, width=max(2, size // 6))
-        text = f"{who.name} {who.similarity:.0f}%" if who.known else UNKNOWN
-        left, top, right, bottom = draw.textbbox((x0, y1 + 2), text, font=font)
-        draw.rectangle((left - 2, top - 2, right + 2, bottom + 2), fill=ink)
-        draw.text((x0, y1 + 2), text, fill="black", font=font)
-    return picture

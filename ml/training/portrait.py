@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from ml.device import default_device
 from ml.images import load_image
 from ml.paths import data_dir, weights_dir
-from ml.portrait import (
+from ml.portrait.model import (
     DECODER_CHANNELS,
     PAD,
     SIZE,

@@ -1,0 +1,1 @@
+"""Family resemblance: who a child looks like, per face region (resemblance)."""

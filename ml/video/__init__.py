@@ -1,0 +1,1 @@
+"""Video: screen time per gallery person, tracks, timeline and contact sheet (screentime)."""
