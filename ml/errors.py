@@ -21,6 +21,10 @@ class VideoError(LookalikeError, ValueError):
     """The file cannot be used as a video."""
 
 
+class UnsupportedVideo(VideoError):
+    """Not a video at all, or in a codec this build cannot decode."""
+
+
 class WeightsMissing(LookalikeError, RuntimeError):
     """A model's weights are not on disk; the message says which command fetches them."""
 

@@ -1,38 +1,8 @@
-// Lookalike's pages: upload helpers, and the results page, which polls the JSON API and renders
-// the job. Plain DOM (textContent, never innerHTML with data), so the CSP needs no inline script.
-"use strict";
-
-function el(tag, attrs, children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs || {})) {
-    if (value === null || value === undefined || value === false) continue;
-    if (key === "text") node.textContent = value;
-    else if (key === "class") node.className = value;
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children || []) if (child) node.append(child);
-  return node;
-}
-
-function pct(value) {
-  return `${Math.round(value)}%`;
-}
+// Lookalike's pages (an ES module): the upload and family forms, and the lookalike and family
+// result pages, drawn from the job's JSON once the shared progress component (job.js) has it. Plain DOM (textContent, never innerHTML with data), so the CSP needs no inline script.
+import {checkSizes, el, pct, trackJob} from "./job.js";
 
 // -- upload forms --------------------------------------------------------------------------
-
-function checkSizes(form, files) {
-  const limit = Number(form.dataset.maxBytes);
-  const total = files.reduce((sum, f) => sum + f.size, 0);
-  const error = form.querySelector("#client-error");
-  if (total > limit) {
-    error.textContent = `That is ${(total / 1048576).toFixed(1)} MB; the limit is ` +
-      `${Math.round(limit / 1048576)} MB.`;
-    error.hidden = false;
-    return false;
-  }
-  error.hidden = true;
-  return true;
-}
 
 function setupUpload(form) {
   const input = form.querySelector("#image");
@@ -110,83 +80,6 @@ function setupFamily(form) {
 }
 
 // -- results page --------------------------------------------------------------------------
-
-const STAGES = {
-  analyze: ["detect", "embed", "lookalikes", "emotion", "portrait", "share card"],
-  family: ["detect", "embed", "compare"],
-};
-const STAGE_TEXT = {
-  detect: "Finding faces", embed: "Reading each face", lookalikes: "Searching the gallery",
-  emotion: "Reading expressions", portrait: "Portrait mode", "share card": "Drawing share cards",
-  compare: "Comparing faces", starting: "Starting",
-};
-
-function showProgress(section, status) {
-  const kind = section.dataset.kind;
-  const list = section.querySelector("#stages");
-  if (!list.children.length) {
-    for (const stage of STAGES[kind]) list.append(el("li", {"data-stage": stage,
-                                                           text: STAGE_TEXT[stage]}));
-  }
-  const label = section.querySelector("#stage");
-  section.querySelector("#bar").value = status.progress || 0;
-  if (status.status === "queued") label.textContent = "Waiting for a worker…";
-  else if (status.status === "running") {
-    label.textContent = `${STAGE_TEXT[status.stage] || status.stage}…`;
-    const current = STAGES[kind].indexOf(status.stage);
-    list.querySelectorAll("li").forEach((li, n) => {
-      li.className = n < current ? "done" : n === current ? "current" : "";
-    });
-  }
-}
-
-// Polls a job's status URL until it is done or failed (also used by people.js).
-function pollJob(url, {done, failed, progress}) {
-  let delay = 400;
-  const tick = async () => {
-    let status;
-    try {
-      const response = await fetch(url, {headers: {Accept: "application/json"}});
-      if (response.status === 404) {
-        failed("This job no longer exists: it was deleted or it expired.");
-        return;
-      }
-      status = await response.json();
-    } catch (err) {
-      setTimeout(tick, 2000);
-      return;
-    }
-    if (status.status === "done") done(status);
-    else if (status.status === "failed") failed(status.error || "The job failed.");
-    else {
-      progress(status);
-      delay = Math.min(delay * 1.2, 1500);
-      setTimeout(tick, delay);
-    }
-  };
-  tick();
-}
-
-function poll(section) {
-  pollJob(section.dataset.statusUrl, {
-    done(status) {
-      section.querySelector("#progress").hidden = true;
-      const results = section.querySelector("#results");
-      results.hidden = false;
-      if (status.kind === "family") renderFamily(results, status.result);
-      else renderAnalysis(results, status.result, status.options);
-    },
-    failed: (message) => fail(section, message),
-    progress: (status) => showProgress(section, status),
-  });
-}
-
-function fail(section, message) {
-  section.querySelector("#progress").hidden = true;
-  const error = section.querySelector("#job-error");
-  error.textContent = message;
-  error.hidden = false;
-}
 
 function renderAnalysis(root, result, options) {
   for (const note of result.notes) root.append(el("p", {class: "note", text: note}));
@@ -346,5 +239,10 @@ document.addEventListener("DOMContentLoaded", () => {
   const family = document.getElementById("family-form");
   if (family) setupFamily(family);
   const job = document.getElementById("job");
-  if (job) poll(job);
+  if (job && ["analyze", "family"].includes(job.dataset.kind)) {
+    trackJob(job, (results, status) => {
+      if (status.kind === "family") renderFamily(results, status.result);
+      else renderAnalysis(results, status.result, status.options);
+    });
+  }
 });

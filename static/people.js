@@ -1,7 +1,6 @@
-// Lookalike's own-people pages: gallery forms, and the identify / screen-time result pages,
-// which poll the job's JSON status like the lookalike page does. Plain DOM built with el()
-// and size checks with checkSizes(), both from app.js (loaded first); no innerHTML with data.
-"use strict";
+// Lookalike's own-people pages (an ES module): gallery forms, and the identify / screen-time
+// result pages, drawn once the shared progress component (job.js) has the finished job.
+import {checkSizes, el, trackJob} from "./job.js";
 
 function setupPeopleForm(form) {
   const chosen = () => [...form.querySelectorAll("input[type=file]")].flatMap((i) => [...i.files]);
@@ -34,43 +33,6 @@ function setupConfirm(form) {
 
 function seconds(value) {
   return `${value.toFixed(1)} s`;
-}
-
-function showPeopleProgress(section, status) {
-  const label = section.querySelector("#people-stage");
-  section.querySelector("#people-bar").value = status.progress || 0;
-  if (status.status === "queued") {
-    label.textContent = section.dataset.kind === "screentime"
-      ? "Waiting for the video worker…" : "Waiting for a worker…";
-  } else if (status.stage === "frames") {
-    label.textContent = `Looking at frames: ${Math.min(status.step - 1, status.steps)} of ` +
-      `${status.steps}`;
-  } else if (status.stage === "identify") {
-    label.textContent = "Finding and naming faces…";
-  } else {
-    label.textContent = "Starting…";
-  }
-}
-
-function peopleFail(section, message) {
-  section.querySelector("#people-progress").hidden = true;
-  const error = section.querySelector("#people-error");
-  error.textContent = message;
-  error.hidden = false;
-}
-
-function pollPeople(section) {
-  pollJob(section.dataset.statusUrl, {
-    done(status) {
-      section.querySelector("#people-progress").hidden = true;
-      const results = section.querySelector("#people-results");
-      results.hidden = false;
-      if (status.kind === "screentime") renderScreentime(results, status.result);
-      else renderIdentify(results, status.result);
-    },
-    failed: (message) => peopleFail(section, message),
-    progress: (status) => showPeopleProgress(section, status),
-  });
 }
 
 function download(url, text, primary) {
@@ -148,6 +110,11 @@ function renderScreentime(root, result) {
 document.addEventListener("DOMContentLoaded", () => {
   for (const form of document.querySelectorAll("form.people-form-upload")) setupPeopleForm(form);
   for (const form of document.querySelectorAll("form[data-confirm]")) setupConfirm(form);
-  const job = document.getElementById("people-job");
-  if (job) pollPeople(job);
+  const job = document.getElementById("job");
+  if (job && ["identify", "screentime"].includes(job.dataset.kind)) {
+    trackJob(job, (results, status) => {
+      if (status.kind === "screentime") renderScreentime(results, status.result);
+      else renderIdentify(results, status.result);
+    });
+  }
 });

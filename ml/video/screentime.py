@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ml.errors import VideoError
+from ml.errors import UnsupportedVideo, VideoError
 from ml.faces.detection import Face
 from ml.faces.embedding import Embeddings, get_embedder
 from ml.faces.pipeline import detect_and_embed
@@ -97,7 +97,7 @@ def open_video(path: Path, max_seconds: float = MAX_VIDEO_SECONDS) -> Video:
     capture = cv2.VideoCapture(str(path))
     try:
         if not capture.isOpened():
-            raise VideoError(f"{path}: not a video, or in a codec this build cannot decode")
+            raise UnsupportedVideo(f"{path}: not a video, or in a codec this build cannot decode")
         fps = capture.get(cv2.CAP_PROP_FPS)
         frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
         ok, first = capture.read()

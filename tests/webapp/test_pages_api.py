@@ -15,8 +15,9 @@ import pytest
 from PIL import Image
 
 from tests.support import lfw
-from webapp import create_app, jobs, pages
-from webapp.tasks import sweep as sweep_task
+from webapp import create_app
+from webapp.core import jobs, pages
+from webapp.core.tasks import sweep as sweep_task
 
 JPEG = lfw("Tony_Blair").read_bytes()
 

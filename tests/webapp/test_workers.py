@@ -20,7 +20,7 @@ from ml.emotion.model import CLASSES
 from ml.portrait.model import WEIGHTS as PORTRAIT_WEIGHTS
 from tests.support import lfw
 from tests.webapp.support import PHOTO, gallery_names, wait_done
-from webapp.tasks import ANALYZE_STAGES
+from webapp.features.lookalikes.tasks import STAGES as ANALYZE_STAGES
 
 PORTRAIT = PORTRAIT_WEIGHTS.exists()
 

@@ -4,18 +4,21 @@ With nothing configured, the broker and the result backend are SQLite files in t
 directory (kombu's SQLAlchemy transport): one machine, no servers. Production sets
 ``LOOKALIKE_BROKER_URL`` / ``LOOKALIKE_RESULT_BACKEND`` to Redis.
 
-Analysis tasks go to the queue named by the ``QUEUE`` setting (``gpu`` on CUDA machines, else
-``cpu``); the periodic sweep goes to ``cpu``. GPU workers consume ``gpu,cpu``; CPU workers ``cpu``.
-Screen time (minutes per video) goes to ``video``, served by a worker of its own (``-Q video``),
-so photos never wait behind a film.
+Each job kind's task goes to its kind's queue (``route``, from the registry in
+``webapp.core.kinds``): analyses to the queue named by the ``QUEUE`` setting (``gpu`` on CUDA
+machines, else ``cpu``), screen time (minutes per video) to ``video``, served by a worker of its
+own (``-Q video``), so photos never wait behind a film; the periodic sweep goes to ``cpu``. GPU
+workers consume ``gpu,cpu``; CPU workers ``cpu``.
 """
 
 from __future__ import annotations
 
-from celery import Celery, Task
+from celery import Celery, Task, current_app
 from flask import Flask
 from kombu import Exchange, Queue
 from kombu.transport import sqlalchemy as kombu_sqlalchemy
+
+from webapp.core.kinds import kinds, queue_of
 
 # How often an idle worker polls the SQLite broker (kombu's default is 1 s, a visible lag).
 # A class attribute: passing it in broker_transport_options crashes kombu (docs/PRODUCT.md).
@@ -45,19 +48,23 @@ def celery_config(app: Flask) -> dict:
         "task_default_queue": "cpu",
         "task_queues": tuple(Queue(name, Exchange(name), routing_key=name)
                              for name in ("gpu", "cpu", "video")),
-        "task_routes": {"webapp.tasks.analyze": {"queue": config["QUEUE"]},
-                        "webapp.tasks.family": {"queue": config["QUEUE"]},
-                        "webapp.tasks.sweep": {"queue": "cpu"},
-                        # Screen time gets its own queue and worker: long videos wait for
-                        # each other, never photos for them (webapp/people_tasks.py).
-                        "webapp.people_tasks.identify": {"queue": config["QUEUE"]},
-                        "webapp.people_tasks.screentime": {"queue": "video"}},
+        # Routing in one place: each job kind's task to its kind's queue (core/kinds.py).
+        "task_routes": (route,),
         "beat_schedule": {"sweep-expired-jobs": {"task": "webapp.tasks.sweep",
                                                  "schedule": float(config["SWEEP_INTERVAL"])}},
         "beat_schedule_filename": str(config["DATA_DIR"] / "celerybeat-schedule"),
-        "include": ["webapp.tasks", "webapp.people_tasks"],
         "worker_hijack_root_logger": False,
     }
+
+
+def route(name: str, args, kwargs, options, task=None, **_: object) -> dict | None:
+    """The queue of a task: its job kind's (analysis: the QUEUE setting, or e.g. ``video``);
+    the sweep and anything else: ``cpu``."""
+    app = current_app.flask_app
+    for kind in kinds(app).values():
+        if kind.task.name == name:
+            return {"queue": queue_of(app, kind)}
+    return {"queue": "cpu"}
 
 
 def celery_init_app(app: Flask) -> Celery:

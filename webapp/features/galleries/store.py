@@ -1,4 +1,5 @@
-"""People's own galleries from the web: create one, add people, remove people, delete it.
+"""Changing people's own galleries from the web: create one, add people, remove people,
+delete it.
 
 Galleries are the CLI's (``ml.galleries.build`` build/add/remove): the same versioned folders
 under ``$LOOKALIKE_HOME/galleries``, usable at once by ``lookalike identify --gallery NAME``.
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import fcntl
 import io
-import json
 import re
 import secrets
 import shutil
@@ -27,46 +27,29 @@ from flask import current_app
 from PIL import Image
 from werkzeug.datastructures import FileStorage
 
+from ml.errors import NoFaces
 from ml.galleries.store import (
-    DEFAULT_GALLERY,
     display_name,
     gallery_path,
-    list_galleries,
     person_key,
 )
-from webapp.uploads import UploadError, check_image
+from webapp.core.errors import UserError
+from webapp.core.galleries import describe, existing, protected
+from webapp.core.uploads import check_image
 
 # Gallery names made here: no dots (a dot would make "family" and "family.old" share
 # ``.family.*`` version globs in ml.galleries.build).
 NEW_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
 PERSON_NAME = re.compile(r"[\w .'-]{1,60}")
-MAX_PHOTOS = 20
 SUFFIXES = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif",
             "BMP": ".bmp", "TIFF": ".tif"}
-
-
-def protected() -> set[str]:
-    """Galleries the web may read but never change: the default one and the app's own."""
-    return {DEFAULT_GALLERY, current_app.config["GALLERY"],
-            *current_app.config.get("PROTECTED_GALLERIES", ())}
-
-
-def existing(name: str) -> Path:
-    """The gallery's link, or a 404 ``UploadError`` (also for malformed names)."""
-    try:
-        link = gallery_path(name)
-    except ValueError:
-        raise UploadError(f"no gallery named '{name}'", 404) from None
-    if not (link.is_symlink() and link.exists()):
-        raise UploadError(f"no gallery named '{name}'", 404)
-    return link
 
 
 def editable(name: str) -> Path:
     """The gallery's link if the web may change it: never the built-in ones (403, even
     before they are built)."""
     if name in protected():
-        raise UploadError(f"the '{name}' gallery is built in and cannot be changed from the web; "
+        raise UserError(f"the '{name}' gallery is built in and cannot be changed from the web; "
                           "create a gallery of your own", 403)
     return existing(name)
 
@@ -74,10 +57,10 @@ def editable(name: str) -> Path:
 def new_name(name: str) -> str:
     name = (name or "").strip()
     if not NEW_NAME.fullmatch(name):
-        raise UploadError("name the gallery with 1-40 letters, digits, '-' or '_' (starting "
+        raise UserError("name the gallery with 1-40 letters, digits, '-' or '_' (starting "
                           "with a letter or digit)")
     if name in protected() or gallery_path(name).is_symlink():
-        raise UploadError(f"a gallery named '{name}' already exists", 409)
+        raise UserError(f"a gallery named '{name}' already exists", 409)
     return name
 
 
@@ -85,7 +68,7 @@ def person_folder(name: str) -> str:
     """The ``Person_Name`` folder for a person's display name (never a path outside)."""
     name = " ".join((name or "").split())
     if not PERSON_NAME.fullmatch(name) or not person_key(name):
-        raise UploadError("give the person a name of up to 60 letters, digits, spaces, "
+        raise UserError("give the person a name of up to 60 letters, digits, spaces, "
                           "'.', '-' or \"'\" (with at least one latin letter or digit)")
     return name.replace(" ", "_")
 
@@ -94,15 +77,16 @@ def read_photos(files: list[FileStorage]) -> list[tuple[bytes, str, str]]:
     """(bytes, suffix, file name for messages) of each uploaded photo, all checked."""
     files = [f for f in files if f.filename or f.content_length]
     if not files:
-        raise UploadError("choose at least one photo of the person")
-    if len(files) > MAX_PHOTOS:
-        raise UploadError(f"upload at most {MAX_PHOTOS} photos at a time (got {len(files)})")
+        raise UserError("choose at least one photo of the person")
+    most = current_app.config["MAX_GALLERY_PHOTOS"]
+    if len(files) > most:
+        raise UserError(f"upload at most {most} photos at a time (got {len(files)})")
     out = []
     for n, file in enumerate(files, 1):
         label = Path(file.filename or f"photo {n}").name[:80]
         data = file.read()
         if not data:
-            raise UploadError(f"{label}: the file is empty")
+            raise UserError(f"{label}: the file is empty")
         check_image(data, label)
         with Image.open(io.BytesIO(data)) as probe:
             suffix = SUFFIXES.get(probe.format or "", ".jpg")
@@ -154,7 +138,7 @@ def enrolment(person: str, labels: dict[str, str], report: dict) -> dict:
     unreadable = ours(report.get("unreadable", []))
     used = len(labels) - len(no_face) - len(unreadable)
     if used <= 0:
-        raise UploadError(f"no face was found in any photo of {person}: nobody was added")
+        raise UserError(f"no face was found in any photo of {person}: nobody was added")
     return {"person": person, "photos": len(labels), "used": used, "no_face": no_face,
             "unreadable": unreadable, "several_faces": ours(report.get("ambiguous", []))}
 
@@ -168,12 +152,12 @@ def create(name: str, person: str, files: list[FileStorage]) -> dict:
     photos = read_photos(files)
     with locked(name):
         if gallery_path(name).is_symlink():
-            raise UploadError(f"a gallery named '{name}' already exists", 409)
+            raise UserError(f"a gallery named '{name}' already exists", 409)
         with staged(folder, photos) as (root, labels):
             try:
                 data = build(name, [root])
-            except ValueError:  # no face in any photo: build writes nothing
-                raise UploadError(f"no face was found in any photo of {display_name(folder)}: "
+            except NoFaces:  # no face in any photo: build writes nothing
+                raise UserError(f"no face was found in any photo of {display_name(folder)}: "
                                   "the gallery was not created") from None
             summary = enrolment(display_name(folder), labels, data.report)
     return {**describe(name), "added": summary}
@@ -204,9 +188,9 @@ def remove_person(name: str, person: str) -> str:
         people = describe(name)["people"]
         match = [p for p in people if p["key"] == key]
         if not key or not match:
-            raise UploadError(f"nobody called '{person}' is in gallery '{name}'", 404)
+            raise UserError(f"nobody called '{person}' is in gallery '{name}'", 404)
         if len(people) == 1:
-            raise UploadError(f"{match[0]['name']} is the only person in '{name}': delete the "
+            raise UserError(f"{match[0]['name']} is the only person in '{name}': delete the "
                               "gallery instead", 409)
         remove(name, [key])
     return match[0]["name"]
@@ -227,29 +211,3 @@ def delete(name: str) -> None:
                     shutil.rmtree(path, ignore_errors=True)
 
 
-def describe(name: str) -> dict:
-    """A gallery and its people, from its ``meta.json`` (cheap: no index is loaded)."""
-    link = existing(name)
-    try:
-        meta = json.loads((link / "meta.json").read_text())
-    except (OSError, json.JSONDecodeError):
-        raise UploadError(f"gallery '{name}' cannot be read", 404) from None
-    people = sorted(({"name": i["name"], "key": i["key"], "photos": i["photos"],
-                      "actor": i["actor"], "thumbnail": i.get("thumbnail")}
-                     for i in meta.get("identities", [])), key=lambda p: p["name"].lower())
-    return {"name": name, "people": people, "faces": sum(p["photos"] for p in people),
-            "built": meta.get("built"), "protected": name in protected()}
-
-
-def listing(preview: int = 8) -> list[dict]:
-    """Every gallery (own ones first) with its first few people, not all (the built-in one
-    has thousands)."""
-    out = []
-    for name in list_galleries():
-        try:
-            info = describe(name)
-        except UploadError:  # deleted between listing and reading
-            continue
-        people = info.pop("people")
-        out.append({**info, "count": len(people), "preview": people[:preview]})
-    return sorted(out, key=lambda g: (g["protected"], g["name"].lower()))

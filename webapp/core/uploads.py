@@ -5,37 +5,32 @@ from __future__ import annotations
 import io
 import warnings
 
+from flask import request
 from PIL import Image
 from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ml.images import ImageError, open_image
+from webapp.core.errors import UserError
 
 # What browsers and phones produce; Pillow reads more (PSD, ICO, EPS, ...) but we don't take them.
 FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF": "GIF", "BMP": "BMP",
            "TIFF": "TIFF", "MPO": "JPEG"}
 
 
-class UploadError(ValueError):
-    """Bad input; ``status`` is the HTTP status to answer with, the message is for the user."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 def read_image(file: FileStorage | None, what: str = "The photo") -> bytes:
-    """The bytes of an uploaded image that decodes fully, or ``UploadError``."""
+    """The bytes of an uploaded image that decodes fully, or ``UserError``."""
     if file is None:
-        raise UploadError(f"{what}: no file given, choose a photo")
+        raise UserError(f"{what}: no file given, choose a photo")
     data = file.read()
     if not data:
-        raise UploadError(f"{what} is an empty file")
+        raise UserError(f"{what} is an empty file")
     check_image(data, what)
     return data
 
 
 def check_image(data: bytes, what: str = "The photo") -> None:
-    """Raise ``UploadError`` unless ``data`` is a supported, complete, not-too-large image."""
+    """Raise ``UserError`` unless ``data`` is a supported, complete, not-too-large image."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
@@ -45,9 +40,18 @@ def check_image(data: bytes, what: str = "The photo") -> None:
             found = None
         if found is not None and found not in FORMATS:
             supported = ", ".join(sorted(set(FORMATS.values())))
-            raise UploadError(f"{what}: {found} images are not supported (use {supported})", 415)
+            raise UserError(f"{what}: {found} images are not supported (use {supported})", 415)
         try:
             open_image(data)
         except ImageError as exc:
             message = str(exc).removeprefix("image: ")
-            raise UploadError(f"{what}: {message}") from exc
+            raise UserError(f"{what}: {message}") from exc
+
+
+def form_field(name: str) -> str | None:
+    """A form field, or None when the form itself cannot be read (too large): an error page
+    can still show the form."""
+    try:
+        return request.form.get(name)
+    except RequestEntityTooLarge:
+        return None

@@ -1,0 +1,117 @@
+// What every page shares (an ES module): building DOM without innerHTML, the upload size check,
+// and the one job-progress component, which polls a job's JSON status and shows its stages
+// (their names come from the server: the job kind's registered stages), a bar, errors, and
+// hands the finished job to the page's renderer.
+
+export function el(tag, attrs, children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "text") node.textContent = value;
+    else if (key === "class") node.className = value;
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children || []) if (child) node.append(child);
+  return node;
+}
+
+export function pct(value) {
+  return `${Math.round(value)}%`;
+}
+
+export function checkSizes(form, files) {
+  const limit = Number(form.dataset.maxBytes);
+  const total = files.reduce((sum, f) => sum + f.size, 0);
+  const error = form.querySelector("#client-error");
+  if (total > limit) {
+    error.textContent = `That is ${(total / 1048576).toFixed(1)} MB; the limit is ` +
+      `${Math.round(limit / 1048576)} MB.`;
+    error.hidden = false;
+    return false;
+  }
+  error.hidden = true;
+  return true;
+}
+
+// How people read a stage's name; a stage not listed here shows its own name.
+const STAGE_TEXT = {
+  detect: "Finding faces", embed: "Reading each face", lookalikes: "Searching the gallery",
+  emotion: "Reading expressions", portrait: "Portrait mode", "share card": "Drawing share cards",
+  compare: "Comparing faces", identify: "Finding and naming faces", frames: "Looking at frames",
+  starting: "Starting",
+};
+
+function stageText(status) {
+  const text = STAGE_TEXT[status.stage] || status.stage;
+  if (status.stage === "frames") {  // step - 1 frames of steps are done
+    return `${text}: ${Math.min(status.step - 1, status.steps)} of ${status.steps}`;
+  }
+  return `${text}…`;
+}
+
+// Polls a job's status URL until it is done or failed.
+export function pollJob(url, {done, failed, progress}) {
+  let delay = 400;
+  const tick = async () => {
+    let status;
+    try {
+      const response = await fetch(url, {headers: {Accept: "application/json"}});
+      if (response.status === 404) {
+        failed("This job no longer exists: it was deleted or it expired.");
+        return;
+      }
+      status = await response.json();
+    } catch (err) {
+      setTimeout(tick, 2000);
+      return;
+    }
+    if (status.status === "done") done(status);
+    else if (status.status === "failed") failed(status.error || "The job failed.");
+    else {
+      progress(status);
+      delay = Math.min(delay * 1.2, 1500);
+      setTimeout(tick, delay);
+    }
+  };
+  tick();
+}
+
+// The job-progress component: `section` holds #stage, #bar, #stages (optional), #progress,
+// #job-error and #results (templates/_job_status.html); `render(results, status)` draws the
+// finished job.
+export function trackJob(section, render) {
+  const list = section.querySelector("#stages");
+  const show = (status) => {
+    const label = section.querySelector("#stage");
+    section.querySelector("#bar").value = status.progress || 0;
+    if (list && !list.children.length && status.stages.length > 1) {
+      for (const stage of status.stages) {
+        list.append(el("li", {"data-stage": stage, text: STAGE_TEXT[stage] || stage}));
+      }
+    }
+    if (status.status === "queued") label.textContent = section.dataset.waiting;
+    else if (status.status === "running") {
+      label.textContent = stageText(status);
+      const current = status.stages.indexOf(status.stage);
+      list?.querySelectorAll("li").forEach((li, n) => {
+        li.className = n < current ? "done" : n === current ? "current" : "";
+      });
+    }
+  };
+  const fail = (message) => {
+    section.querySelector("#progress").hidden = true;
+    const error = section.querySelector("#job-error");
+    error.textContent = message;
+    error.hidden = false;
+  };
+  pollJob(section.dataset.statusUrl, {
+    done(status) {
+      section.querySelector("#progress").hidden = true;
+      const results = section.querySelector("#results");
+      results.hidden = false;
+      render(results, status);
+    },
+    failed: fail,
+    progress: show,
+  });
+}

@@ -1,0 +1,84 @@
+"""The core of the JSON API under ``/api/v1``: any job's status, files and deletion, gallery
+thumbnails, and the OpenAPI document. Features add their own routes (``/analyze``, ...).
+
+JSON clients send no CSRF token: a job id is the only key to a job (``webapp.core.security``
+refuses cross-site changes).
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, abort, current_app, jsonify, request, send_file, url_for
+
+from ml.errors import BadGalleryName
+from ml.galleries.store import gallery_path
+from webapp.core import jobs
+from webapp.core.openapi import document
+from webapp.core.status import job_status
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+THUMB_FILE = re.compile(r"[a-z0-9_]{1,120}\.jpg")
+GONE = "no such job: it was deleted, it expired, or the id is wrong"
+
+
+def open_job(job_id: str) -> jobs.Job:
+    try:
+        return jobs.open_job(current_app.config["DATA_DIR"], job_id)
+    except jobs.JobNotFound:
+        abort(404, description=GONE)
+
+
+def queued(job: jobs.Job, page: str = "pages.job"):
+    """202 with where to poll the job and where its page is."""
+    url = url_for("api.job", job_id=job.id)
+    return jsonify(job=job.id, status_url=url, page_url=url_for(page, job_id=job.id)), \
+        202, {"Location": url}
+
+
+@bp.get("/jobs/<job_id>")
+def job(job_id: str):
+    return jsonify(job_status(open_job(job_id)))
+
+
+@bp.delete("/jobs/<job_id>")
+def delete_job(job_id: str):
+    if not jobs.delete(current_app.config["DATA_DIR"], job_id):
+        abort(404, description=GONE)
+    current_app.extensions["celery"].AsyncResult(job_id).forget()
+    return "", 204
+
+
+@bp.get("/jobs/<job_id>/files/<name>")
+def job_file(job_id: str, name: str):
+    job = open_job(job_id)
+    try:
+        path = job.file(name)
+    except jobs.JobNotFound:
+        abort(404, description="no such file")
+    if not path.is_file():
+        abort(404, description="no such file (yet)")
+    download = request.args.get("download") == "1"
+    return send_file(path, as_attachment=download,
+                     download_name=f"lookalike-{name}" if download else None, max_age=0)
+
+
+@bp.get("/galleries/<gallery>/thumbs/<file>")
+def thumbnail(gallery: str, file: str):
+    """A gallery identity's thumbnail; only gallery names and thumbnail names are accepted."""
+    if not THUMB_FILE.fullmatch(file):
+        abort(404, description="no such thumbnail")
+    try:
+        folder = gallery_path(gallery).resolve() / "thumbs"
+    except BadGalleryName:
+        abort(404, description="no such gallery")
+    path = folder / file
+    if not path.is_file():
+        abort(404, description="no such thumbnail")
+    return send_file(path, max_age=3600)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(document())

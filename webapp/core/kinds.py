@@ -1,0 +1,51 @@
+"""The registry of job kinds: what the core needs to queue, route, report and show any job.
+
+A feature registers its kind once (``register(app, JobKind(...))`` in its ``init_app``); the core
+then queues it (``enqueue``), routes its task to its queue (``webapp.core.celery_app``), reports
+its stages (``webapp.core.status``) and serves its result page, without knowing the feature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from celery import Task
+from flask import Flask, current_app
+
+from webapp.core import jobs
+
+FileUrl = Callable[[str | None], str | None]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str  # stored in the job's meta ("analyze", "family", ...)
+    task: Task  # the Celery task object; it is called with the job id
+    stages: tuple[str, ...]  # the progress stages it reports, in order (shown by the page)
+    queue: str = "analysis"  # "analysis" = the QUEUE setting (gpu or cpu), or a queue name
+    page: str | None = None  # endpoint of its own result page; None: the core's /jobs/<id>
+    template: str = "job.html"  # the template of the core's result page
+    # The stored result plus URLs of its files and thumbnails (the worker knows no URLs).
+    result_urls: Callable[[jobs.Job, dict, FileUrl], dict] = field(
+        default=lambda job, result, file_url: result)
+
+
+def register(app: Flask, kind: JobKind) -> None:
+    app.extensions.setdefault("job_kinds", {})[kind.name] = kind
+
+
+def kinds(app: Flask | None = None) -> dict[str, JobKind]:
+    return (app or current_app).extensions.get("job_kinds", {})
+
+
+def queue_of(app: Flask, kind: JobKind) -> str:
+    return app.config["QUEUE"] if kind.queue == "analysis" else kind.queue
+
+
+def enqueue(kind: str, uploads: list[bytes], options: dict, ttl: int | None = None) -> jobs.Job:
+    """Store the uploads as a new job and queue its task (routed by the Celery app)."""
+    config = current_app.config
+    job = jobs.create(config["DATA_DIR"], kind, uploads, options, ttl or config["JOB_TTL"])
+    kinds()[kind].task.apply_async(args=[job.id], task_id=job.id)
+    return job

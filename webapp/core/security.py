@@ -1,0 +1,70 @@
+"""The same protection for every route: CSRF tokens on page forms, a same-site check on API
+calls that change something, and strict response headers (CSP: no inline script)."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, request, session
+
+from webapp.core.errors import UserError
+
+CSP = ("default-src 'self'; img-src 'self' data: blob:; script-src 'self'; style-src 'self'; "
+       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+def check_csrf() -> None:
+    """Every form POST to a page carries the session's token."""
+    sent = request.form.get("csrf_token", "")
+    expected = session.get("csrf", "")
+    if not expected or not hmac.compare_digest(sent, expected):
+        abort(400, description="The form expired or did not come from this site (CSRF check "
+                               "failed). Reload the page and try again.")
+
+
+def check_same_site() -> None:
+    """Browsers name the page that sent a request; an API call that changes something from
+    another site is refused (a multipart POST needs no CORS preflight). JSON clients send no
+    Origin and are let through: they hold no cookie's authority."""
+    origin = request.headers.get("Origin")
+    # Hosts, not schemes: behind a TLS proxy the app itself may see http://.
+    if origin and urlsplit(origin).netloc != request.host:
+        raise UserError("requests from other sites may not change galleries or queue work", 403)
+
+
+def upload_limit(app: Flask, endpoint: str, megabytes: int) -> None:
+    """Requests to ``endpoint`` may be this large (videos are larger than photos)."""
+    app.extensions.setdefault("upload_limits", {})[endpoint] = megabytes * 1024 * 1024
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    limits = app.extensions.setdefault("upload_limits", {})
+
+    @app.before_request
+    def protect() -> None:
+        if request.endpoint in limits:  # before anything reads the body
+            request.max_content_length = limits[request.endpoint]
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return
+        if request.path.startswith("/api/"):
+            check_same_site()
+        else:
+            check_csrf()
+
+    @app.after_request
+    def security_headers(response):
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        if request.path.startswith("/jobs/") or request.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

@@ -1,0 +1,125 @@
+"""What every task shares: the job folder in and out, stage-by-stage progress, failures as
+messages, galleries opened once per process, models loaded at worker start, and the sweep.
+
+Tasks themselves live with their features and stay thin: a function from a job to ``ml`` and
+back, run through ``run_job``.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from celery import Task, shared_task
+from celery.signals import worker_process_init
+from flask import current_app
+from PIL import Image
+
+import ml
+from ml.errors import LookalikeError
+from ml.galleries.store import Gallery, gallery_path
+from ml.images import open_image
+from webapp.core import jobs
+
+log = logging.getLogger(__name__)
+
+MAX_SIDE = 1600  # photos are analysed and shown at most this big (faces stay large enough)
+
+_galleries: dict[str, tuple[Path, Gallery]] = {}
+
+
+def gallery(name: str) -> Gallery:
+    """The gallery, opened once per process and reopened when a rebuild swaps its version."""
+    version = gallery_path(name).resolve()
+    cached = _galleries.get(name)
+    if cached is None or cached[0] != version:
+        _galleries[name] = (version, Gallery.open(name))
+    return _galleries[name][1]
+
+
+@worker_process_init.connect
+def load_models(**_: object) -> None:
+    """Load the networks into this worker process now, not inside the first user's task."""
+    from celery import current_app as celery
+
+    # The expression and portrait networks are imported here, in workers only: the web
+    # process imports this module (for the task objects) and never runs a network.
+    from ml.emotion.model import load_model
+    from ml.portrait.model import portrait
+
+    start = time.time()
+    ml.detect(np.zeros((64, 64, 3), np.uint8))
+    ml.get_embedder()
+    load_model()
+    try:
+        portrait(Image.new("RGB", (64, 64)))
+    except Exception as exc:  # portrait weights not there yet: the task says so per job
+        log.warning("portrait model not loaded: %s", exc)
+    try:
+        gallery(celery.flask_app.config["GALLERY"])
+    except Exception as exc:
+        log.warning("gallery not loaded: %s", exc)
+    log.info("models loaded in %.1f s", time.time() - start)
+
+
+class Reporter:
+    """Moves the task's state from stage to stage, timing each (``timings``, seconds)."""
+
+    def __init__(self, task: Task, stages: tuple[str, ...]) -> None:
+        self.task, self.stages = task, stages
+        self.timings: dict[str, float] = {}
+        self.stage: str | None = None
+        self.since = time.perf_counter()
+
+    def __call__(self, stage: str | None) -> None:
+        now = time.perf_counter()
+        if self.stage is not None:
+            self.timings[self.stage] = round(now - self.since, 3)
+        self.stage, self.since = stage, now
+        if stage is not None:
+            self.task.update_state(state="PROGRESS", meta={
+                "stage": stage, "step": self.stages.index(stage) + 1,
+                "steps": len(self.stages)})
+
+
+def save(image: Image.Image, path: Path, **options: object) -> None:
+    """Write a picture atomically: a re-run task never shows a reader half a file."""
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG" if path.suffix == ".jpg" else "PNG", **options)
+    jobs.write_file(path, buffer.getvalue())
+
+
+def load_photo(path: Path) -> Image.Image:
+    """The upload, upright RGB, shrunk to ``MAX_SIDE``: what is analysed and shown."""
+    image = open_image(path)
+    if max(image.size) > MAX_SIDE:
+        image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    return image
+
+
+def run_job(task: Task, job_id: str, work: Callable[[Task, jobs.Job], dict]) -> dict:
+    """Run ``work`` on the job; a deleted job ends quietly, a library error becomes a message
+    the user sees (error.json) instead of a bare "failed"."""
+    try:
+        job = jobs.open_job(current_app.config["DATA_DIR"], job_id)
+    except jobs.JobNotFound:
+        return {"deleted": True}
+    try:
+        return work(task, job)
+    except LookalikeError as exc:
+        job.write_error(str(exc))
+        return {"error": str(exc)}
+    except (jobs.JobNotFound, FileNotFoundError):  # deleted (or expired) while we worked
+        if job.dir.exists():
+            raise
+        return {"deleted": True}
+
+
+@shared_task(name="webapp.tasks.sweep")
+def sweep() -> int:
+    """Delete expired jobs (run by Celery beat every ``SWEEP_INTERVAL`` seconds)."""
+    return jobs.sweep(current_app.config["DATA_DIR"])

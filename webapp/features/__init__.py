@@ -1,0 +1,9 @@
+"""The features, each a package that registers its job kind, its blueprints (pages and API)
+and its part of the API document with the core (``init_app``). Features never import each
+other (checked by import-linter); adding one is adding a package here and to ``FEATURES``."""
+
+from __future__ import annotations
+
+from webapp.features import family, galleries, identify, lookalikes, screentime
+
+FEATURES = (lookalikes, family, galleries, identify, screentime)

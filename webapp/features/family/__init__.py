@@ -1,0 +1,19 @@
+"""Family resemblance: a child and 2-5 relatives; who the child looks like, by how much, and
+for which parts of the face (``views``, ``tasks``, ``openapi``)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from webapp.core.errors import form_page
+from webapp.core.kinds import JobKind, register
+from webapp.core.openapi import add_paths
+from webapp.features.family import openapi, tasks, views
+
+
+def init_app(app: Flask) -> None:
+    register(app, JobKind("family", tasks.family, tasks.STAGES, result_urls=views.result_urls))
+    app.register_blueprint(views.bp)
+    app.register_blueprint(views.api_bp)
+    form_page(app, "family", views.form)
+    add_paths(app, openapi.paths)

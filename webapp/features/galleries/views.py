@@ -1,0 +1,134 @@
+"""Your people: the galleries pages (``/galleries``, ``/galleries/NAME``) and their JSON API
+(``/api/v1/galleries``...): list, create, see, add people, remove people, delete."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+
+from webapp.core.errors import UserError
+from webapp.core.galleries import describe, listing
+from webapp.core.status import thumbnail_url
+from webapp.features.galleries import store
+
+bp = Blueprint("galleries", __name__)
+api_bp = Blueprint("galleries_api", __name__, url_prefix="/api/v1")
+
+
+def gallery_urls(info: dict) -> dict:
+    """A gallery description with thumbnail and page URLs filled in."""
+
+    def person(p: dict) -> dict:
+        return {**p, "photo_url": thumbnail_url(info["name"], p.get("thumbnail"))}
+
+    out = {**info, "url": url_for("galleries_api.gallery", gallery=info["name"]),
+           "page_url": url_for("galleries.gallery", gallery=info["name"])}
+    for key in ("people", "preview"):
+        if key in out:
+            out[key] = [person(p) for p in out[key]]
+    return out
+
+
+def form(error: str | None, status: int = 200):
+    """The page whose form was posted, with the error: the gallery's, else the list."""
+    name = request.view_args.get("gallery") if request.view_args else None
+    if name and request.endpoint != "galleries.create":
+        try:
+            return render_template("gallery.html", error=error,
+                                   gallery=gallery_urls(describe(name))), status
+        except UserError:
+            pass
+    return render_template("galleries.html", error=error,
+                           galleries=[gallery_urls(g) for g in listing()]), status
+
+
+def added_message(added: dict) -> str:
+    text = f"Added {added['person']} from {added['used']} of {added['photos']} photos."
+    if added["no_face"]:
+        text += f" No face in: {', '.join(added['no_face'])}."
+    if added["several_faces"]:
+        text += f" Several faces (the likeliest was used) in: {', '.join(added['several_faces'])}."
+    return text
+
+
+# -- pages -----------------------------------------------------------------------------------
+
+
+@bp.get("/galleries")
+def galleries_page():
+    return render_template("galleries.html", error=None,
+                           galleries=[gallery_urls(g) for g in listing()])
+
+
+@bp.post("/galleries")
+def create():
+    info = store.create(request.form.get("name", ""), request.form.get("person", ""),
+                        request.files.getlist("photos"))
+    flash(added_message(info["added"]) + f" Gallery '{info['name']}' is ready.")
+    return redirect(url_for("galleries.gallery", gallery=info["name"]), 303)
+
+
+@bp.get("/galleries/<gallery>")
+def gallery(gallery: str):
+    return render_template("gallery.html", error=None, gallery=gallery_urls(describe(gallery)))
+
+
+@bp.post("/galleries/<gallery>/people")
+def add_person(gallery: str):
+    info = store.add_person(gallery, request.form.get("name", ""),
+                            request.files.getlist("photos"))
+    flash(added_message(info["added"]))
+    return redirect(url_for("galleries.gallery", gallery=gallery), 303)
+
+
+@bp.post("/galleries/<gallery>/people/<person>/delete")
+def remove_person(gallery: str, person: str):
+    removed = store.remove_person(gallery, person)
+    flash(f"{removed} was removed from '{gallery}'.")
+    return redirect(url_for("galleries.gallery", gallery=gallery), 303)
+
+
+@bp.post("/galleries/<gallery>/delete")
+def delete_gallery(gallery: str):
+    store.delete(gallery)
+    flash(f"The gallery '{gallery}' was deleted.")
+    return redirect(url_for("galleries.galleries_page"), 303)
+
+
+# -- JSON API --------------------------------------------------------------------------------
+
+
+@api_bp.get("/galleries")
+def list_all():
+    return jsonify(galleries=[gallery_urls(g) for g in listing()])
+
+
+@api_bp.post("/galleries")
+def create_gallery():
+    info = store.create(request.form.get("name", ""), request.form.get("person", ""),
+                        request.files.getlist("photos"))
+    url = url_for("galleries_api.gallery", gallery=info["name"])
+    return jsonify(gallery_urls(info)), 201, {"Location": url}
+
+
+@api_bp.get("/galleries/<gallery>", endpoint="gallery")
+def gallery_info(gallery: str):
+    return jsonify(gallery_urls(describe(gallery)))
+
+
+@api_bp.delete("/galleries/<gallery>")
+def gallery_delete(gallery: str):
+    store.delete(gallery)
+    return "", 204
+
+
+@api_bp.post("/galleries/<gallery>/people")
+def people_add(gallery: str):
+    info = store.add_person(gallery, request.form.get("name", ""),
+                            request.files.getlist("photos"))
+    return jsonify(gallery_urls(info)), 201
+
+
+@api_bp.delete("/galleries/<gallery>/people/<person>")
+def people_remove(gallery: str, person: str):
+    store.remove_person(gallery, person)
+    return "", 204

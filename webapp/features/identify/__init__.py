@@ -1,0 +1,20 @@
+"""Who is who: every face in a photo named from a gallery of the user's people, or
+"unknown" (``views``, ``tasks``, ``openapi``)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from webapp.core.errors import form_page
+from webapp.core.kinds import JobKind, register
+from webapp.core.openapi import add_paths
+from webapp.features.identify import openapi, tasks, views
+
+
+def init_app(app: Flask) -> None:
+    register(app, JobKind("identify", tasks.identify, tasks.STAGES, page="identify.identify_job",
+                          template="identify.html", result_urls=views.result_urls))
+    app.register_blueprint(views.bp)
+    app.register_blueprint(views.api_bp)
+    form_page(app, "identify", views.form)
+    add_paths(app, openapi.paths)

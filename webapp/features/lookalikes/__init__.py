@@ -1,0 +1,21 @@
+"""Which celebrity do you look like? Upload a photo; every face gets its lookalikes and an
+emotion, the photo a portrait-mode blur (``views``: pages and API, ``tasks``: the worker side,
+``openapi``: its part of the API document)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from webapp.core.errors import form_page
+from webapp.core.kinds import JobKind, register
+from webapp.core.openapi import add_paths
+from webapp.features.lookalikes import openapi, tasks, views
+
+
+def init_app(app: Flask) -> None:
+    register(app, JobKind("analyze", tasks.analyze, tasks.STAGES,
+                          result_urls=views.result_urls))
+    app.register_blueprint(views.bp)
+    app.register_blueprint(views.api_bp)
+    form_page(app, "lookalikes", views.form)
+    add_paths(app, openapi.paths)

@@ -1,0 +1,99 @@
+"""The lookalike task: one photo → faces, lookalikes (everyone and actors only), emotions,
+portrait, share cards; a thin adapter from the job folder to ``ml`` and back."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+from celery import Task, shared_task
+from PIL import Image
+
+import ml
+from ml.galleries.store import no_close_match
+from ml.render.sheet import lookalike_sheet
+from webapp.core import jobs
+from webapp.core.tasks import Reporter, gallery, load_photo, run_job, save
+
+log = logging.getLogger(__name__)
+
+STAGES = ("detect", "embed", "lookalikes", "emotion", "portrait", "share card")
+
+
+def lookalike_dict(match, gallery_name: str) -> dict:
+    return {"name": match.name, "key": match.key, "similarity": round(match.similarity, 1),
+            "actor": match.actor, "gallery": gallery_name,
+            "thumbnail": Path(match.thumbnail).name if match.thumbnail else None}
+
+
+@shared_task(bind=True, name="webapp.tasks.analyze")
+def analyze(self, job_id: str) -> dict:
+    """One photo → faces, lookalikes (everyone and actors only), emotions, portrait, cards."""
+    return run_job(self, job_id, _analyze)
+
+
+def _analyze(task: Task, job: jobs.Job) -> dict:
+    options = job.meta["options"]
+    report = Reporter(task, STAGES)
+    report("detect")
+    image = load_photo(job.input())
+    save(image, job.dir / "photo.jpg", quality=90)
+    array = np.asarray(image)
+    found = ml.detect(array)
+    faces = found[: options["max_faces"]]
+    report("embed")
+    people = gallery(options["gallery"])
+    vectors = ml.embed(array, faces, people.embedder)
+    report("lookalikes")
+    everyone = people.lookalikes(vectors, options["k"], actors_only=False)
+    actors = people.lookalikes(vectors, options["k"], actors_only=True)
+    report("emotion")
+    moods = ml.emotions(array, faces)
+    report("portrait")
+    portrait_error = make_portrait(image, job.dir, options["blur"])
+    report("share card")
+    results = []
+    for n, (face, alike, actor_alike, mood) in enumerate(
+            zip(faces, everyone, actors, moods, strict=True), 1):
+        if alike:
+            save(lookalike_sheet(array, [face], [alike[:1]]), job.dir / f"share-{n}.png")
+        results.append({
+            "box": [round(v, 1) for v in face.box],
+            "lookalikes": [lookalike_dict(m, people.name) for m in alike],
+            "no_close_match": no_close_match(alike),
+            "actor_lookalikes": [lookalike_dict(m, people.name) for m in actor_alike],
+            "actor_no_close_match": no_close_match(actor_alike),
+            "emotion": mood.to_dict(),
+            "share_card": f"share-{n}.png" if alike else None,
+        })
+    notes = []
+    if not found:
+        notes.append("No face was found in this photo; the portrait below still works.")
+    if len(found) > len(faces):
+        notes.append(f"{len(found)} faces were found; only the {len(faces)} largest are shown.")
+    report(None)
+    result = {"width": image.width, "height": image.height, "faces": results,
+              "faces_found": len(found), "notes": notes,
+              "portrait": portrait_error is None, "portrait_error": portrait_error,
+              "timings": report.timings}
+    job.write_result(result)
+    return {"faces": len(results)}
+
+
+def make_portrait(image: Image.Image, folder: Path, strength: int) -> str | None:
+    """Write portrait.jpg, cutout.png and mask.png; the reason as text if it can't."""
+    try:
+        from ml.portrait.model import portrait
+
+        done = portrait(image, strength=strength)
+    except Exception as exc:  # missing weights, say: lookalikes and emotions still count
+        log.exception("portrait failed")
+        return f"portrait mode is unavailable: {exc}"
+    save(done.image, folder / "portrait.jpg", quality=92)  # PNG, other strengths: on request
+    save(done.cutout, folder / "cutout.png", compress_level=1)
+    mask = np.clip(np.asarray(done.mask, np.float32) * 255 + 0.5, 0, 255).astype(np.uint8)
+    save(Image.fromarray(mask, "L"), folder / "mask.png", compress_level=1)
+    return None
+
+

@@ -1,0 +1,24 @@
+"""Screen time: seconds on screen and appearances per gallery person in a video
+(``views``, ``tasks``, ``openapi``)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from webapp.core.errors import form_page
+from webapp.core.kinds import JobKind, register
+from webapp.core.openapi import add_paths
+from webapp.core.security import upload_limit
+from webapp.features.screentime import openapi, tasks, views
+
+
+def init_app(app: Flask) -> None:
+    register(app, JobKind("screentime", tasks.screentime, tasks.STAGES, queue="video",
+                          page="screentime.screentime_job", template="screentime.html",
+                          result_urls=views.result_urls))
+    app.register_blueprint(views.bp)
+    app.register_blueprint(views.api_bp)
+    form_page(app, "screentime", views.form)
+    for endpoint in ("screentime.screentime_post", "screentime_api.screentime_api"):
+        upload_limit(app, endpoint, app.config["MAX_VIDEO_MB"])
+    add_paths(app, openapi.paths)

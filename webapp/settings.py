@@ -1,0 +1,57 @@
+"""The web app's settings, read once from LOOKALIKE_* environment variables when the app is
+made (never at import time); templates and the OpenAPI document read their limits from here.
+Every variable is in the README's configuration table."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ml.paths import home
+from ml.video.screentime import MAX_VIDEO_SECONDS
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def default_queue() -> str:
+    """Analysis goes to the ``gpu`` queue when this machine has CUDA, else to ``cpu``."""
+    import torch
+
+    return "gpu" if torch.cuda.is_available() else "cpu"
+
+
+def data_dir(configured: str | os.PathLike | None = None) -> Path:
+    return Path(configured or os.environ.get("LOOKALIKE_WEB_DIR") or home() / "web")
+
+
+def from_environment(data: Path) -> dict:
+    """Every setting, with the embedded defaults (SQLite broker in the data directory)."""
+    max_mb = env_int("LOOKALIKE_MAX_UPLOAD_MB", 20)
+    return {
+        "DATA_DIR": data,
+        "MAX_UPLOAD_MB": max_mb,
+        "MAX_CONTENT_LENGTH": max_mb * 1024 * 1024,
+        "MAX_VIDEO_MB": env_int("LOOKALIKE_MAX_VIDEO_MB", 200),
+        "MAX_VIDEO_SECONDS": MAX_VIDEO_SECONDS,  # LOOKALIKE_MAX_VIDEO_SECONDS, shared with the CLI
+        "JOB_TTL": env_int("LOOKALIKE_JOB_TTL", 3600),
+        "SWEEP_INTERVAL": env_int("LOOKALIKE_SWEEP_INTERVAL", 300),
+        "DEFAULT_K": env_int("LOOKALIKE_K", 5),
+        "MAX_K": 20,
+        "MAX_FACES": env_int("LOOKALIKE_MAX_FACES", 10),
+        "DEFAULT_BLUR": env_int("LOOKALIKE_BLUR", 12),
+        "MAX_BLUR": 40,
+        "MAX_GALLERY_PHOTOS": 20,  # photos per upload to a gallery
+        "GALLERY": os.environ.get("LOOKALIKE_GALLERY", "celebrities"),
+        "QUEUE": os.environ.get("LOOKALIKE_QUEUE") or default_queue(),
+        "BROKER_URL": os.environ.get("LOOKALIKE_BROKER_URL")
+        or f"sqla+sqlite:///{data / 'broker.sqlite'}",
+        "RESULT_BACKEND": os.environ.get("LOOKALIKE_RESULT_BACKEND")
+        or f"db+sqlite:///{data / 'results.sqlite'}",
+        # Redis only: an unacknowledged task (its worker was killed) is redelivered after this.
+        "VISIBILITY_TIMEOUT": env_int("LOOKALIKE_VISIBILITY_TIMEOUT", 300),
+        "SECRET_KEY": os.environ.get("LOOKALIKE_SECRET_KEY"),
+        "SESSION_COOKIE_SAMESITE": "Lax",  # the session only holds the CSRF token
+    }
