@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 import torch
+
+from ml.settings import settings
 
 
 def default_device() -> torch.device:
-    wanted = os.environ.get("LOOKALIKE_DEVICE")
+    wanted = settings().device
     if wanted:
         return torch.device(wanted)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")

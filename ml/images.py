@@ -16,17 +16,14 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from ml.errors import ImageError
-
-# Pillow refuses (DecompressionBombError) at twice this; we refuse at this, with a clear message.
-MAX_PIXELS = int(os.environ.get("LOOKALIKE_MAX_PIXELS", 50_000_000))
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-
+from ml.settings import settings
 
 ImageInput = str | os.PathLike | bytes | BinaryIO | Image.Image | np.ndarray
 
 
 def open_image(source: ImageInput) -> Image.Image:
     """Open and fully decode ``source`` as an upright RGB PIL image."""
+    limit = settings().max_pixels
     if isinstance(source, Image.Image):
         image = source
     elif isinstance(source, np.ndarray):
@@ -38,6 +35,8 @@ def open_image(source: ImageInput) -> Image.Image:
         # face_recognition, when imported in the same process, turns this on for everyone: a
         # truncated photo must still be refused, not silently padded with grey.
         ImageFile.LOAD_TRUNCATED_IMAGES = False
+        # Pillow refuses (DecompressionBombError) at twice this; we refuse at this, in words.
+        Image.MAX_IMAGE_PIXELS = limit
         try:
             image = Image.open(source)
             image.load()
@@ -48,11 +47,11 @@ def open_image(source: ImageInput) -> Image.Image:
         except UnidentifiedImageError as exc:
             raise ImageError(f"{name}: not an image (or an unsupported image format)") from exc
         except Image.DecompressionBombError as exc:
-            raise ImageError(f"{name}: too many pixels (limit {MAX_PIXELS:,})") from exc
+            raise ImageError(f"{name}: too many pixels (limit {limit:,})") from exc
         except (OSError, SyntaxError, ValueError) as exc:
             raise ImageError(f"{name}: the image is damaged or truncated ({exc})") from exc
-    if image.width * image.height > MAX_PIXELS:
-        raise ImageError(f"{_describe(source)}: too many pixels (limit {MAX_PIXELS:,})")
+    if image.width * image.height > limit:
+        raise ImageError(f"{_describe(source)}: too many pixels (limit {limit:,})")
     try:
         image = ImageOps.exif_transpose(image)
     except Exception:  # a broken EXIF block should not cost the user the photo

@@ -6,15 +6,14 @@ Everything lives under one home directory so a user can see, move or delete it:
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from platformdirs import user_cache_dir
+from ml.settings import settings
 
 
 def home() -> Path:
     """The Lookalike home directory (created on first use)."""
-    path = Path(os.environ.get("LOOKALIKE_HOME") or user_cache_dir("lookalike"))
+    path = settings().home
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -27,7 +26,4 @@ def weights_dir() -> Path:
 
 def data_dir() -> Path:
     """The shared research datasets (``../shared/data`` beside the checkout unless configured)."""
-    configured = os.environ.get("LOOKALIKE_DATA")
-    if configured:
-        return Path(configured)
-    return Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+    return settings().data

@@ -23,6 +23,7 @@ import torch
 
 from ml.errors import WeightsMissing
 from ml.paths import weights_dir
+from ml.settings import settings
 
 FACE_API_VERSION = "1.7.15"
 FACE_API_SHA256 = "0d77fffeef362ef9c0939cf6c567f3a2e8e177f114fa257a3270cbd2e509b031"
@@ -30,7 +31,7 @@ DLIB_RESNET_FILE = "dlib_resnet34_face_api_1.7.15.pt"
 
 
 def npm_registry() -> str:
-    return os.environ.get("LOOKALIKE_NPM_REGISTRY", "https://registry.npmjs.org").rstrip("/")
+    return settings().npm_registry
 
 
 def dlib_resnet_path() -> Path:

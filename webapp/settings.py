@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from ml.paths import home
-from ml.video.screentime import MAX_VIDEO_SECONDS
+from ml.settings import settings as ml_settings
 
 
 def env_int(name: str, default: int) -> int:
@@ -35,7 +35,8 @@ def from_environment(data: Path) -> dict:
         "MAX_UPLOAD_MB": max_mb,
         "MAX_CONTENT_LENGTH": max_mb * 1024 * 1024,
         "MAX_VIDEO_MB": env_int("LOOKALIKE_MAX_VIDEO_MB", 200),
-        "MAX_VIDEO_SECONDS": MAX_VIDEO_SECONDS,  # LOOKALIKE_MAX_VIDEO_SECONDS, shared with the CLI
+        # LOOKALIKE_MAX_VIDEO_SECONDS, shared with the CLI
+        "MAX_VIDEO_SECONDS": ml_settings().max_video_seconds,
         "JOB_TTL": env_int("LOOKALIKE_JOB_TTL", 3600),
         "SWEEP_INTERVAL": env_int("LOOKALIKE_SWEEP_INTERVAL", 300),
         "DEFAULT_K": env_int("LOOKALIKE_K", 5),

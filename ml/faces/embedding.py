@@ -14,7 +14,6 @@ Vectors are L2-normalised and always travel with the name of the embedder that m
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,6 +28,7 @@ from ml.faces.alignment import TEMPLATE_150, align, crop_box
 from ml.faces.detection import DETECTOR_VERSION, Face
 from ml.images import ImageInput, load_image
 from ml.paths import weights_dir
+from ml.settings import settings
 from ml.weights import load_dlib_resnet_state
 
 BATCH = 64
@@ -106,12 +106,11 @@ class Embedder:
 
 
 def facenet_weights_path() -> Path:
-    configured = os.environ.get("LOOKALIKE_FACENET_WEIGHTS")
-    return Path(configured) if configured else weights_dir() / "20180402-114759-vggface2.pt"
+    return settings().facenet_weights or weights_dir() / "20180402-114759-vggface2.pt"
 
 
 def default_embedder_name() -> str:
-    return os.environ.get("LOOKALIKE_EMBEDDER", "dlib")
+    return settings().embedder
 
 
 def _dlib(device: torch.device) -> Embedder:

@@ -10,7 +10,6 @@ not flip the name mid-shot. A track at sampled times t0..tn counts as on screen 
 from __future__ import annotations
 
 import csv
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,10 +26,9 @@ from ml.galleries.store import Gallery
 from ml.progress import Progress, no_progress
 from ml.render.identified import palette
 from ml.render.sheet import load_font
+from ml.settings import settings
 
 DEFAULT_FPS = 2.0
-# Longest video accepted (seconds); LOOKALIKE_MAX_VIDEO_SECONDS overrides.
-MAX_VIDEO_SECONDS = float(os.environ.get("LOOKALIKE_MAX_VIDEO_SECONDS", 3 * 3600))
 BATCH_FRAMES = 16
 TRACK_IOU = 0.3
 TRACK_DISTANCE = 0.45  # same person across neighbouring frames; strangers are farther
@@ -90,8 +88,10 @@ class ScreenTime:
                 "sample_fps": self.sample_fps, "frames_sampled": self.samples}
 
 
-def open_video(path: Path, max_seconds: float = MAX_VIDEO_SECONDS) -> Video:
-    """Check the file is a readable video within the length limit, before any work."""
+def open_video(path: Path, max_seconds: float | None = None) -> Video:
+    """Check the file is a readable video within the length limit (``max_seconds``, else the
+    ``LOOKALIKE_MAX_VIDEO_SECONDS`` setting), before any work."""
+    max_seconds = max_seconds or settings().max_video_seconds
     if not Path(path).is_file():
         raise VideoError(f"{path}: no such file")
     capture = cv2.VideoCapture(str(path))
@@ -175,7 +175,7 @@ def merge(intervals: list[tuple[float, float]], gap: float) -> list[tuple[float,
 
 
 def screentime(path: Path, gallery: Gallery, fps: float = DEFAULT_FPS,
-               max_seconds: float = MAX_VIDEO_SECONDS,
+               max_seconds: float | None = None,
                progress: Progress = no_progress) -> ScreenTime:
     """Per gallery person: seconds on screen and appearance intervals in the video at ``path``."""
     if not 0 < fps <= 30:
