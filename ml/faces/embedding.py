@@ -26,6 +26,7 @@ from ml.device import default_device
 from ml.errors import EmbedderMismatch, UnknownEmbedder, WeightsMissing
 from ml.faces.alignment import TEMPLATE_150, align, crop_box
 from ml.faces.detection import DETECTOR_VERSION, Face
+from ml.faces.dlib_resnet import DlibResNet
 from ml.images import ImageInput, load_image
 from ml.paths import weights_dir
 from ml.settings import settings
@@ -114,8 +115,6 @@ def default_embedder_name() -> str:
 
 
 def _dlib(device: torch.device) -> Embedder:
-    from ml.faces.dlib_resnet import DlibResNet
-
     network = DlibResNet.from_face_api(load_dlib_resnet_state()).to(device)
     return Embedder("dlib", 128, lambda image, face: align(image, face, 150), network, device)
 

@@ -28,6 +28,7 @@ from PIL import Image
 from werkzeug.datastructures import FileStorage
 
 from ml.errors import NoFaces
+from ml.galleries.build import add, build, remove
 from ml.galleries.store import (
     display_name,
     gallery_path,
@@ -145,8 +146,6 @@ def enrolment(person: str, labels: dict[str, str], report: dict) -> dict:
 
 def create(name: str, person: str, files: list[FileStorage]) -> dict:
     """A new gallery holding its first person (a gallery cannot be empty)."""
-    from ml.galleries.build import build
-
     name = new_name(name)
     folder = person_folder(person)
     photos = read_photos(files)
@@ -165,8 +164,6 @@ def create(name: str, person: str, files: list[FileStorage]) -> dict:
 
 def add_person(name: str, person: str, files: list[FileStorage]) -> dict:
     """Add a person (or more photos of someone already there, matched by name)."""
-    from ml.galleries.build import add
-
     editable(name)
     folder = person_folder(person)
     photos = read_photos(files)
@@ -180,8 +177,6 @@ def add_person(name: str, person: str, files: list[FileStorage]) -> dict:
 
 def remove_person(name: str, person: str) -> str:
     """Remove one person (by name or key); the last one cannot go (delete the gallery)."""
-    from ml.galleries.build import remove
-
     editable(name)
     key = person_key(person or "")
     with locked(name):

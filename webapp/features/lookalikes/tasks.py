@@ -12,6 +12,7 @@ from PIL import Image
 
 import ml
 from ml.galleries.store import no_close_match
+from ml.portrait.model import portrait
 from ml.render.sheet import lookalike_sheet
 from webapp.core import jobs
 from webapp.core.tasks import Reporter, gallery, load_photo, run_job, save
@@ -84,8 +85,6 @@ def _analyze(task: Task, job: jobs.Job) -> dict:
 def make_portrait(image: Image.Image, folder: Path, strength: int) -> str | None:
     """Write portrait.jpg, cutout.png and mask.png; the reason as text if it can't."""
     try:
-        from ml.portrait.model import portrait
-
         done = portrait(image, strength=strength)
     except Exception as exc:  # missing weights, say: lookalikes and emotions still count
         log.exception("portrait failed")
