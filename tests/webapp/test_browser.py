@@ -46,20 +46,18 @@ def test_upload_see_lookalikes_and_emotion_then_download(server, browser, tmp_pa
     download.value.save_as(card)
     assert Image.open(card).format == "PNG"
 
-    if PORTRAIT_WEIGHTS.exists():
-        page.fill("#blur", "30")  # range input: sets the value and fires input
-        with page.expect_download() as download:
-            page.click(".portrait a:text-is('JPEG')")
-        saved = tmp_path / "portrait.jpg"
-        download.value.save_as(saved)
-        assert Image.open(saved).format == "JPEG"
-        assert "strength=30" in download.value.url
-        with page.expect_download() as download:
-            page.click("text=Cut-out PNG")
-        cut = Image.open(io.BytesIO(Path(download.value.path()).read_bytes()))
-        assert cut.mode == "RGBA"
-    else:
-        assert "unavailable" in page.locator(".portrait").inner_text()
+    assert PORTRAIT_WEIGHTS.exists(), "the shipped portrait weights are missing"
+    page.fill("#blur", "30")  # range input: sets the value and fires input
+    with page.expect_download() as download:
+        page.click(".portrait a:text-is('JPEG')")
+    saved = tmp_path / "portrait.jpg"
+    download.value.save_as(saved)
+    assert Image.open(saved).format == "JPEG"
+    assert "strength=30" in download.value.url
+    with page.expect_download() as download:
+        page.click("text=Cut-out PNG")
+    cut = Image.open(io.BytesIO(Path(download.value.path()).read_bytes()))
+    assert cut.mode == "RGBA"
 
     phone = browser.new_page(viewport=PHONE)
     phone.goto(page.url)
