@@ -378,7 +378,7 @@ def expand_images(paths: list[Path]) -> list[Path]:
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-    from ml.galleries.build import ensure_default_gallery
+    from ml.galleries.prepare import ensure_default_gallery
     from ml.galleries.store import Gallery, no_close_match
     from ml.progress import TqdmProgress
 

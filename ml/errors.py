@@ -45,6 +45,10 @@ class BadGalleryName(LookalikeError, ValueError):
     """A gallery name that cannot be a folder name."""
 
 
+class GalleryBuilding(LookalikeError, RuntimeError):
+    """Another process is building this gallery right now."""
+
+
 class PersonNotFound(LookalikeError, LookupError):
     """A person asked for is not in the gallery."""
 

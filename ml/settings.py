@@ -23,6 +23,10 @@ class Settings:
     facenet_weights: Path | None  # LOOKALIKE_FACENET_WEIGHTS; None: in the home's weights/
     max_pixels: int  # larger images are refused (LOOKALIKE_MAX_PIXELS)
     max_video_seconds: float  # longer videos are refused (LOOKALIKE_MAX_VIDEO_SECONDS)
+    # The default gallery's sources (LOOKALIKE_GALLERY_SOURCES, folders joined by os.pathsep)
+    # and actors list (LOOKALIKE_GALLERY_ACTORS); None: LFW + CFP + Bollywood in ``data``.
+    gallery_sources: tuple[Path, ...] | None
+    gallery_actors: Path | None
 
 
 def settings() -> Settings:
@@ -38,4 +42,8 @@ def settings() -> Settings:
         if env("LOOKALIKE_FACENET_WEIGHTS") else None,
         max_pixels=int(env("LOOKALIKE_MAX_PIXELS") or 50_000_000),
         max_video_seconds=float(env("LOOKALIKE_MAX_VIDEO_SECONDS") or 3 * 3600),
+        gallery_sources=tuple(Path(p) for p in env("LOOKALIKE_GALLERY_SOURCES").split(os.pathsep)
+                              if p) if env("LOOKALIKE_GALLERY_SOURCES") else None,
+        gallery_actors=Path(env("LOOKALIKE_GALLERY_ACTORS"))
+        if env("LOOKALIKE_GALLERY_ACTORS") else None,
     )

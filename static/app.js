@@ -1,6 +1,6 @@
 // Lookalike's pages (an ES module): the upload and family forms, and the lookalike and family
 // result pages, drawn from the job's JSON once the shared progress component (job.js) has it. Plain DOM (textContent, never innerHTML with data), so the CSP needs no inline script.
-import {checkSizes, el, pct, trackJob} from "./job.js";
+import {checkSizes, el, pct, trackGalleryBuild, trackJob} from "./job.js";
 
 // -- upload forms --------------------------------------------------------------------------
 
@@ -236,6 +236,8 @@ function renderFamily(root, result) {
 document.addEventListener("DOMContentLoaded", () => {
   const upload = document.getElementById("upload-form");
   if (upload) setupUpload(upload);
+  const build = document.getElementById("gallery-build");
+  if (build) trackGalleryBuild(build);
   const family = document.getElementById("family-form");
   if (family) setupFamily(family);
   const job = document.getElementById("job");

@@ -38,15 +38,51 @@ const STAGE_TEXT = {
   detect: "Finding faces", embed: "Reading each face", lookalikes: "Searching the gallery",
   emotion: "Reading expressions", portrait: "Portrait mode", "share card": "Drawing share cards",
   compare: "Comparing faces", identify: "Finding and naming faces", frames: "Looking at frames",
-  starting: "Starting",
+  gallery: "Waiting for the celebrity gallery", starting: "Starting",
 };
 
 function stageText(status) {
+  if (status.detail) return `${status.detail}…`;  // e.g. the gallery build's progress
   const text = STAGE_TEXT[status.stage] || status.stage;
   if (status.stage === "frames") {  // step - 1 frames of steps are done
     return `${text}: ${Math.min(status.step - 1, status.steps)} of ${status.steps}`;
   }
   return `${text}…`;
+}
+
+// "about 9 minutes left"
+export function timeLeft(seconds) {
+  if (seconds === null || seconds === undefined) return "";
+  if (seconds < 90) return "about a minute left";
+  return `about ${Math.round(seconds / 60)} minutes left`;
+}
+
+// The banner of a gallery still being prepared: polls its build status until it is ready.
+export function trackGalleryBuild(banner) {
+  const tick = async () => {
+    let status;
+    try {
+      status = await (await fetch(banner.dataset.url)).json();
+    } catch (err) {
+      setTimeout(tick, 5000);
+      return;
+    }
+    if (status.state === "ready") {
+      banner.hidden = true;
+      return;
+    }
+    const count = status.total ? `: ${status.done.toLocaleString("en")} of ` +
+      `${status.total.toLocaleString("en")} photos` : "";
+    const left = timeLeft(status.eta_seconds);
+    const parts = [`Preparing the celebrity gallery${count}${left ? `, ${left}` : ""}.`];
+    if (status.partial) parts.push("Lookalikes already come from the film and TV actors ready so far.");
+    else parts.push("A photo uploaded now is kept and analysed as soon as the first part is ready.");
+    if (status.state === "failed") parts.splice(0, 1, `Preparing the gallery stopped (${status.error}); it resumes within minutes.`);
+    banner.textContent = parts.join(" ");
+    banner.hidden = false;
+    setTimeout(tick, 3000);
+  };
+  tick();
 }
 
 // Polls a job's status URL until it is done or failed.

@@ -1,9 +1,10 @@
 """``make run``: the whole app on one machine, no servers (``python -m webapp.run``).
 
-Builds the default gallery on first use (a progress bar; tens of minutes on 2 CPU cores),
-starts one Celery worker with the periodic sweep (beat) and one for the ``video`` queue
-(screen time) in the background and gunicorn in the foreground at http://127.0.0.1:$PORT
-(default 5000); Ctrl-C stops them all.
+Starts at once: one Celery worker with the periodic jobs (beat) and one for the ``video`` queue
+(screen time, and preparing the default gallery) in the background, gunicorn in the foreground
+at http://127.0.0.1:$PORT (default 5000). If the default gallery is not complete, it is built on
+the ``video`` worker (actors first, then everyone), with its progress on the upload page;
+photos uploaded meanwhile wait for it. Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -17,28 +18,19 @@ from pathlib import Path
 VENV_BIN = Path(sys.executable).parent
 
 
-def ensure_gallery(name: str) -> None:
-    from ml.galleries.store import DEFAULT_GALLERY, Gallery, GalleryNotFound
+def prepare_gallery() -> None:
+    """Queue the default gallery's build (it returns at once when there is nothing to do).
+    Imported here so the launcher process itself stays small until it needs the app."""
+    from webapp import create_app
+    from webapp.core.tasks import prepare_gallery as task
 
-    if name == DEFAULT_GALLERY:
-        from ml.galleries.build import ensure_default_gallery
-        from ml.progress import TqdmProgress
-
-        print(f"Opening the '{name}' gallery (built on first run, with a progress bar)...")
-        progress = TqdmProgress()
-        ensure_default_gallery(progress)
-        progress.close()
-        return
-    try:
-        Gallery.open(name)
-    except GalleryNotFound as exc:
-        sys.exit(f"lookalike: {exc}")
+    with create_app().app_context():
+        task.apply_async()
 
 
 def main() -> int:
     # stopped by a service manager (SIGTERM) as by Ctrl-C: the workers go too
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    ensure_gallery(os.environ.get("LOOKALIKE_GALLERY", "celebrities"))
     port = os.environ.get("PORT", "5000")
     host = os.environ.get("HOST", "127.0.0.1")
     concurrency = os.environ.get("LOOKALIKE_WORKERS", "1")
@@ -51,7 +43,8 @@ def main() -> int:
                               "-n", "video@%h"])
     web = None
     try:
-        print(f"Lookalike: http://{host}:{port}  (Ctrl-C stops the web server and the worker)")
+        prepare_gallery()
+        print(f"Lookalike: http://{host}:{port}  (Ctrl-C stops the web server and the workers)")
         web = subprocess.Popen([str(VENV_BIN / "gunicorn"), "--bind", f"{host}:{port}",
                                 "--workers", "2", "--threads", "4", "webapp:create_app()"])
         return web.wait()

@@ -31,7 +31,6 @@ from ml.faces.embedding import get_embedder
 from ml.faces.pipeline import find_faces, main_face
 from ml.faces.verify import calibration
 from ml.galleries.store import (
-    DEFAULT_GALLERY,
     N_TREES,
     Gallery,
     GalleryData,
@@ -43,6 +42,7 @@ from ml.galleries.store import (
 from ml.images import ImageError, load_image
 from ml.paths import data_dir
 from ml.progress import Progress, no_progress
+from ml.settings import settings
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tar")
@@ -102,8 +102,12 @@ def read_actors(path: Path | None) -> set[str]:
     return {person_key(n) for n in lines if n.strip() and not n.startswith("#")}
 
 
-def default_sources() -> tuple[list[Path], Path]:
-    """The ``celebrities`` gallery: LFW + CFP + Bollywood from the data directory."""
+def default_sources() -> tuple[list[Path], Path | None]:
+    """The ``celebrities`` gallery: LFW + CFP + Bollywood from the data directory, unless the
+    settings name other sources (``LOOKALIKE_GALLERY_SOURCES``, ``LOOKALIKE_GALLERY_ACTORS``)."""
+    configured = settings()
+    if configured.gallery_sources:
+        return list(configured.gallery_sources), configured.gallery_actors
     root = data_dir()
     return [root / "lfw", root / "cfp", root / "bollywood"], root / "actors.txt"
 
@@ -411,13 +415,3 @@ def _write_thumbnails(folder: Path, data: GalleryData, best: dict[str, tuple[Sou
                 src = previous.version / "thumbs" / ident.thumbnail
                 if src.exists():
                     shutil.copy2(src, folder / ident.thumbnail)
-
-
-def ensure_default_gallery(progress: Progress = no_progress) -> Gallery:
-    """Open ``celebrities``, building it first (several minutes, with progress) if missing."""
-    if not gallery_path(DEFAULT_GALLERY).exists():
-        sources, actors = default_sources()
-        build(DEFAULT_GALLERY, sources, actors, progress=progress)
-    return Gallery.open(DEFAULT_GALLERY)
-
-

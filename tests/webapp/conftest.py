@@ -7,17 +7,11 @@ subprocesses with the same ``LOOKALIKE_HOME``, so they find the same weights and
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
@@ -25,10 +19,8 @@ from werkzeug.serving import make_server
 from ml.galleries.build import build
 from ml.paths import home
 from tests.support import enrol
-from tests.webapp.support import ACTORS, CHROMIUM, FLAGS, PEOPLE, ROOT
+from tests.webapp.support import ACTORS, CHROMIUM, FLAGS, PEOPLE, Stack, free_port
 from webapp import create_app
-
-CELERY = Path(sys.executable).parent / "celery"
 
 
 @pytest.fixture(scope="session")
@@ -57,73 +49,6 @@ def app(tmp_path, web_gallery):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Stack:
-    """A data directory, broker settings and the worker processes serving them."""
-
-    data_dir: Path
-    gallery: str
-    broker: str
-    backend: str
-    extra_env: dict = field(default_factory=dict)
-    workers: list[subprocess.Popen] = field(default_factory=list)
-
-    def config(self, **overrides) -> dict:
-        return {"DATA_DIR": self.data_dir, "GALLERY": self.gallery, "QUEUE": "cpu",
-                "BROKER_URL": self.broker, "RESULT_BACKEND": self.backend, "TESTING": True,
-                **overrides}
-
-    def app(self, **overrides):
-        return create_app(self.config(**overrides))
-
-    def start_worker(self, name: str, timeout: float = 180,
-                     queues: str = "cpu,gpu") -> subprocess.Popen:
-        """A ``celery worker`` subprocess (own process group); returns once it is ready."""
-        log = self.data_dir / f"{name}.log"
-        env = {**os.environ, "LOOKALIKE_WEB_DIR": str(self.data_dir),
-               "LOOKALIKE_GALLERY": self.gallery, "LOOKALIKE_QUEUE": "cpu",
-               "LOOKALIKE_BROKER_URL": self.broker, "LOOKALIKE_RESULT_BACKEND": self.backend,
-               **self.extra_env}
-        with open(log, "ab") as out:
-            process = subprocess.Popen(
-                [str(CELERY), "-A", "webapp.worker", "worker", "-Q", queues, "-c", "1",
-                 "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "-l", "info"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        self.workers.append(process)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            text = log.read_text(errors="replace")
-            if " ready." in text and "models loaded" in text:
-                return process
-            if process.poll() is not None:
-                raise RuntimeError(f"worker exited:\n{text[-3000:]}")
-            time.sleep(0.3)
-        raise TimeoutError(f"worker not ready in {timeout} s:\n{log.read_text()[-3000:]}")
-
-    def kill(self, process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-        """Signal the worker's whole process group (main process and pool children)."""
-        if process.poll() is None:
-            try:
-                os.killpg(process.pid, sig)
-            except ProcessLookupError:
-                pass
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-    def stop(self) -> None:
-        for process in self.workers:
-            self.kill(process)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import re
 from flask import Blueprint, abort, current_app, jsonify, request, send_file, url_for
 
 from ml.errors import BadGalleryName
+from ml.galleries.prepare import build_status
 from ml.galleries.store import gallery_path
 from webapp.core import jobs
 from webapp.core.openapi import document
@@ -77,6 +78,16 @@ def thumbnail(gallery: str, file: str):
     if not path.is_file():
         abort(404, description="no such thumbnail")
     return send_file(path, max_age=3600)
+
+
+@bp.get("/galleries/<gallery>/build")
+def gallery_build(gallery: str):
+    """Where a gallery's build stands (the default gallery is prepared in the background)."""
+    try:
+        gallery_path(gallery)
+    except BadGalleryName:
+        abort(404, description="no such gallery")
+    return jsonify(build_status(gallery))
 
 
 @bp.get("/openapi.json")

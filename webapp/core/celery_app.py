@@ -51,20 +51,27 @@ def celery_config(app: Flask) -> dict:
         # Routing in one place: each job kind's task to its kind's queue (core/kinds.py).
         "task_routes": (route,),
         "beat_schedule": {"sweep-expired-jobs": {"task": "webapp.tasks.sweep",
-                                                 "schedule": float(config["SWEEP_INTERVAL"])}},
+                                                 "schedule": float(config["SWEEP_INTERVAL"])},
+                          "prepare-default-gallery": {"task": "webapp.tasks.prepare_gallery",
+                                                      "schedule": 300.0}},
         "beat_schedule_filename": str(config["DATA_DIR"] / "celerybeat-schedule"),
         "worker_hijack_root_logger": False,
     }
 
 
+# The core's own tasks: the sweep is quick; preparing the gallery is long work, kept off the
+# queue that photos use.
+CORE_QUEUES = {"webapp.tasks.sweep": "cpu", "webapp.tasks.prepare_gallery": "video"}
+
+
 def route(name: str, args, kwargs, options, task=None, **_: object) -> dict | None:
-    """The queue of a task: its job kind's (analysis: the QUEUE setting, or e.g. ``video``);
-    the sweep and anything else: ``cpu``."""
+    """The queue of a task: its job kind's (analysis: the QUEUE setting, or e.g. ``video``),
+    else the core's table, else ``cpu``."""
     app = current_app.flask_app
     for kind in kinds(app).values():
         if kind.task.name == name:
             return {"queue": queue_of(app, kind)}
-    return {"queue": "cpu"}
+    return {"queue": CORE_QUEUES.get(name, "cpu")}
 
 
 def celery_init_app(app: Flask) -> Celery:

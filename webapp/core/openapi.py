@@ -94,6 +94,24 @@ def core_paths() -> dict:
                             "schema": {"type": "string", "pattern": "^[a-z0-9_]+\\.jpg$"}}],
             "responses": {"200": {"description": "JPEG", "content": {"image/jpeg": {}}},
                           "404": ERROR}}},
+        "/galleries/{gallery}/build": {"get": {
+            "summary": "Where a gallery's build stands (the default one is prepared in the "
+                       "background on first run)",
+            "parameters": [{"name": "gallery", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "the build", "content": {"application/json": {
+                "schema": {"type": "object", "required": ["name", "state"], "properties": {
+                    "name": {"type": "string"},
+                    "state": {"type": "string",
+                              "enum": ["ready", "building", "waiting", "failed"]},
+                    "partial": {"type": "boolean",
+                                "description": "a first version (actors) already serves"},
+                    "stage": {"type": ["string", "null"]},
+                    "done": {"type": "integer"}, "total": {"type": ["integer", "null"]},
+                    "eta_seconds": {"type": ["integer", "null"]},
+                    "identities": {"type": ["integer", "null"]},
+                    "error": {"type": ["string", "null"]}}}}}},
+                "404": ERROR}}},
         "/openapi.json": {"get": {
             "summary": "This document",
             "responses": {"200": {"description": "OpenAPI 3.1",

@@ -28,6 +28,8 @@ def job_status(job: jobs.Job) -> dict:
         body.update(status="running", stage=info["stage"],
                     progress=round((info["step"] - 1) / info["steps"], 3),
                     step=info["step"], steps=info["steps"])
+        if info.get("detail"):
+            body["detail"] = info["detail"]
     elif state in ("STARTED", "RETRY"):
         body.update(status="running", stage="starting", progress=0.0)
     elif state == "FAILURE":

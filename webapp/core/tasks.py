@@ -20,16 +20,52 @@ from flask import current_app
 from PIL import Image
 
 import ml
-from ml.errors import LookalikeError
-from ml.galleries.store import Gallery, gallery_path
+from ml.errors import GalleryBuilding, GalleryNotFound, LookalikeError
+from ml.galleries.prepare import build_status, prepare_default_gallery
+from ml.galleries.store import DEFAULT_GALLERY, Gallery, gallery_path
 from ml.images import open_image
 from webapp.core import jobs
 
 log = logging.getLogger(__name__)
 
 MAX_SIDE = 1600  # photos are analysed and shown at most this big (faces stay large enough)
+GALLERY_WAIT = 3 * 3600  # seconds a job waits for the default gallery's first version
 
 _galleries: dict[str, tuple[Path, Gallery]] = {}
+
+
+def wait_for_gallery(task: Task, name: str, stages: tuple[str, ...]) -> Gallery:
+    """The gallery; while the default gallery is still being prepared, the job waits (stage
+    ``gallery``, with the build's progress as ``detail``) instead of failing."""
+    deadline = time.monotonic() + GALLERY_WAIT
+    while True:
+        try:
+            return gallery(name)
+        except GalleryNotFound:
+            status = build_status(name)
+            if status["state"] not in ("building", "waiting") or time.monotonic() > deadline:
+                raise
+        detail = "Preparing the celebrity gallery"
+        if status["total"]:
+            detail += f": {status['done']:,} of {status['total']:,} photos"
+        task.update_state(state="PROGRESS", meta={
+            "stage": "gallery", "step": stages.index("gallery") + 1, "steps": len(stages),
+            "detail": detail})
+        time.sleep(2.0)
+
+
+@shared_task(name="webapp.tasks.prepare_gallery")
+def prepare_gallery() -> dict:
+    """Build (or resume building) the default gallery when the app uses it and it is not
+    complete: started by ``make run`` and by beat, so a crashed build resumes by itself."""
+    name = current_app.config["GALLERY"]
+    if name != DEFAULT_GALLERY or build_status(name)["state"] == "ready":
+        return {"state": "ready" if name == DEFAULT_GALLERY else "not the default gallery"}
+    try:
+        people = prepare_default_gallery()
+    except GalleryBuilding:
+        return {"state": "building elsewhere"}
+    return {"state": "ready", "identities": len(people.identities)}
 
 
 def gallery(name: str) -> Gallery:

@@ -15,11 +15,11 @@ from ml.galleries.store import no_close_match
 from ml.portrait.model import portrait
 from ml.render.sheet import lookalike_sheet
 from webapp.core import jobs
-from webapp.core.tasks import Reporter, gallery, load_photo, run_job, save
+from webapp.core.tasks import Reporter, load_photo, run_job, save, wait_for_gallery
 
 log = logging.getLogger(__name__)
 
-STAGES = ("detect", "embed", "lookalikes", "emotion", "portrait", "share card")
+STAGES = ("gallery", "detect", "embed", "lookalikes", "emotion", "portrait", "share card")
 
 
 def lookalike_dict(match, gallery_name: str) -> dict:
@@ -37,6 +37,8 @@ def analyze(self, job_id: str) -> dict:
 def _analyze(task: Task, job: jobs.Job) -> dict:
     options = job.meta["options"]
     report = Reporter(task, STAGES)
+    report("gallery")
+    people = wait_for_gallery(task, options["gallery"], STAGES)
     report("detect")
     image = load_photo(job.input())
     save(image, job.dir / "photo.jpg", quality=90)
@@ -44,7 +46,6 @@ def _analyze(task: Task, job: jobs.Job) -> dict:
     found = ml.detect(array)
     faces = found[: options["max_faces"]]
     report("embed")
-    people = gallery(options["gallery"])
     vectors = ml.embed(array, faces, people.embedder)
     report("lookalikes")
     everyone = people.lookalikes(vectors, options["k"], actors_only=False)
@@ -69,6 +70,11 @@ def _analyze(task: Task, job: jobs.Job) -> dict:
             "share_card": f"share-{n}.png" if alike else None,
         })
     notes = []
+    complete = people.meta.get("complete", True)
+    if not complete:
+        notes.append(f"The gallery is still being prepared: these lookalikes come from its first "
+                     f"{len(people.identities):,} people (film and TV actors); try again later "
+                     "for everyone.")
     if not found:
         notes.append("No face was found in this photo; the portrait below still works.")
     if len(found) > len(faces):
@@ -76,6 +82,8 @@ def _analyze(task: Task, job: jobs.Job) -> dict:
     report(None)
     result = {"width": image.width, "height": image.height, "faces": results,
               "faces_found": len(found), "notes": notes,
+              "gallery": {"name": people.name, "complete": complete,
+                          "people": len(people.identities)},
               "portrait": portrait_error is None, "portrait_error": portrait_error,
               "timings": report.timings}
     job.write_result(result)

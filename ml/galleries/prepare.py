@@ -1,0 +1,200 @@
+"""The default gallery, prepared in the background so the app is useful at once.
+
+``prepare_default_gallery`` builds in two steps: the film and TV actors first (a few thousand
+photos: lookalikes after a few minutes), published as a partial version, then everyone,
+published as the complete one. A restart resumes: every photo embedded before comes from the
+face cache. One build at a time: an OS lock on a file (``flock``), which the kernel releases if
+the builder dies, so a crash never leaves a stale lock. Progress goes to a small JSON status
+file that any process (the web app, the CLI) reads with ``build_status``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ml.errors import GalleryBuilding
+from ml.galleries.build import (
+    collect,
+    default_sources,
+    read_actors,
+    scan_sources,
+    write_version,
+)
+from ml.galleries.store import DEFAULT_GALLERY, Gallery, galleries_dir, gallery_path, person_key
+from ml.progress import Progress, no_progress
+
+STATUS_EVERY = 2.0  # seconds between status-file writes
+RATE_WINDOW = 60.0  # seconds of progress the rate (and so the ETA) is measured over
+
+
+def status_path(name: str) -> Path:
+    return galleries_dir() / f".{name}.build.json"
+
+
+def lock_path(name: str) -> Path:
+    return galleries_dir() / f".{name}.build.lock"
+
+
+@contextmanager
+def build_lock(name: str) -> Iterator[None]:
+    """Hold the gallery's build lock, or raise ``GalleryBuilding`` at once."""
+    with open(lock_path(name), "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise GalleryBuilding(
+                f"the '{name}' gallery is being built by another process") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def is_building(name: str) -> bool:
+    try:
+        with build_lock(name):
+            return False
+    except GalleryBuilding:
+        return True
+
+
+def is_complete(name: str) -> bool:
+    """A version exists and it is not a partial one."""
+    try:
+        meta = json.loads((gallery_path(name) / "meta.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    return meta.get("complete", True)
+
+
+def build_status(name: str = DEFAULT_GALLERY) -> dict:
+    """Where the gallery stands: ``state`` is ``ready`` (complete), ``building`` (a builder
+    holds the lock; ``partial`` says whether a first version already serves lookalikes),
+    ``waiting`` (incomplete and nobody building: a worker will pick it up) or ``failed``;
+    with ``done`` / ``total`` photos, ``eta_seconds`` and ``identities`` where known."""
+    try:
+        status = json.loads(status_path(name).read_text())
+    except (OSError, json.JSONDecodeError):
+        status = {}
+    exists = gallery_path(name).exists()
+    complete = exists and is_complete(name)
+    if complete:
+        state = "ready"
+    elif is_building(name):
+        state = "building"
+    elif status.get("state") == "failed":
+        state = "failed"
+    else:
+        state = "waiting"
+    return {"name": name, "state": state, "partial": exists and not complete,
+            "stage": status.get("stage"), "done": status.get("done", 0),
+            "total": status.get("total"), "eta_seconds": status.get("eta_seconds"),
+            "identities": status.get("identities"), "error": status.get("error")}
+
+
+class _StatusWriter:
+    """A ``Progress`` that also writes the status file (every ``STATUS_EVERY`` seconds)."""
+
+    def __init__(self, name: str, total: int, progress: Progress) -> None:
+        self.name, self.total, self.progress = name, total, progress
+        self.stage, self.offset, self.identities = "actors", 0, None
+        self.samples: deque[tuple[float, int]] = deque()
+        self.written = 0.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        self.progress(stage, done, total)
+        if stage != "embedding":
+            return
+        overall = min(self.total, self.offset + done)
+        now = time.monotonic()
+        self.samples.append((now, overall))
+        while self.samples and now - self.samples[0][0] > RATE_WINDOW:
+            self.samples.popleft()
+        if now - self.written >= STATUS_EVERY or done == total:
+            self.write("building", overall)
+
+    def write(self, state: str, done: int, error: str | None = None) -> None:
+        self.written = time.monotonic()
+        eta = None
+        if len(self.samples) >= 2:
+            (t0, d0), (t1, d1) = self.samples[0], self.samples[-1]
+            if d1 > d0 and t1 > t0:
+                eta = round((self.total - done) / ((d1 - d0) / (t1 - t0)))
+        _write_json(status_path(self.name), {
+            "state": state, "stage": self.stage, "done": done, "total": self.total,
+            "eta_seconds": eta, "identities": self.identities, "error": error,
+            "updated": time.time()})
+
+
+def prepare_default_gallery(progress: Progress = no_progress,
+                            name: str = DEFAULT_GALLERY) -> Gallery:
+    """Build the default gallery, or finish building it: actors first, then everyone.
+
+    Raises ``GalleryBuilding`` if another process is building it now."""
+    with build_lock(name):
+        if gallery_path(name).exists() and is_complete(name):
+            return Gallery.open(name)
+        sources, actors_file = default_sources()
+        photos, empty = scan_sources(sources)
+        actors = read_actors(actors_file)
+        meta = {"sources": [str(s) for s in sources],
+                "actors_file": str(actors_file) if actors_file else None}
+        first = [p for p in photos if person_key(p.person) in actors]
+        rest = [p for p in photos if person_key(p.person) not in actors]
+        status = _StatusWriter(name, len(photos), progress)
+        try:
+            cached = 0  # photos at the front of the list that the face cache already holds
+            if gallery_path(name).exists():  # a partial version: its actors are cached
+                cached = len(first)
+            elif first and rest:
+                data, best = collect(first, actors, None, status)
+                data.report["empty"] = empty
+                write_version(name, data, best, {**meta, "complete": False}, progress)
+                cached = len(first)
+            status.stage, status.offset = "everyone", cached
+            data, best = collect(first + rest, actors, None, _Skip(status, cached))
+            data.report["empty"] = empty
+            write_version(name, data, best, {**meta, "complete": True}, progress)
+            status.identities = len(data.identities)
+            status.write("ready", len(photos))
+        except BaseException as exc:  # Ctrl-C or a crash: say so; the next build resumes
+            status.write("failed", status.offset, error=str(exc) or type(exc).__name__)
+            raise
+        return Gallery.open(name)
+
+
+def ensure_default_gallery(progress: Progress = no_progress) -> Gallery:
+    """Open ``celebrities``, building it first (several minutes, with progress) if it is not
+    complete; while another process builds it, its partial version if there is one."""
+    try:
+        return prepare_default_gallery(progress)
+    except GalleryBuilding:
+        if gallery_path(DEFAULT_GALLERY).exists():
+            return Gallery.open(DEFAULT_GALLERY)
+        raise
+
+
+class _Skip:
+    """Passes progress on with the first ``skip`` (already cached) photos left out."""
+
+    def __init__(self, inner: _StatusWriter, skip: int) -> None:
+        self.inner, self.skip = inner, skip
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage == "embedding":
+            self.inner(stage, max(0, done - self.skip), total - self.skip)
+        else:
+            self.inner(stage, done, total)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    temp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    temp.write_text(json.dumps(data))
+    os.replace(temp, path)
