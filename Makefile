@@ -23,7 +23,8 @@ weights: $(STAMP)
 	$(VENV)/bin/lookalike setup
 
 # The web app on the embedded default (SQLite broker, no servers) at http://127.0.0.1:$(PORT):
-# builds the default gallery on first run, then a Celery worker + beat and gunicorn; Ctrl-C stops.
+# serves at once; the default gallery is built in the background on first run (progress on the
+# upload page); a Celery worker + beat, a video worker and gunicorn; Ctrl-C stops.
 PORT ?= 5000
 run: install
 	PORT=$(PORT) $(PY) -m webapp.run

@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.report import machine, write_section  # noqa: E402
 from ml.faces.pipeline import main_face_vectors  # noqa: E402
 from ml.galleries.build import (  # noqa: E402
+    GALLERY_MIN_FACE,
     SAME_PERSON_CENTROID_DISTANCE,
     default_sources,
     names_close,
@@ -40,7 +41,7 @@ def centroid(vectors: list[np.ndarray]) -> np.ndarray:
 def main() -> None:
     sources, _ = default_sources()
     photos, _ = scan_sources(sources)
-    vectors = main_face_vectors(photos, progress=TqdmProgress())
+    vectors = main_face_vectors(photos, progress=TqdmProgress(), min_face=GALLERY_MIN_FACE)
     by_source: dict[tuple[str, str], list[np.ndarray]] = defaultdict(list)
     for photo, vector in zip(photos, vectors, strict=True):
         if isinstance(vector, np.ndarray):

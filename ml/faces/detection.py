@@ -30,6 +30,9 @@ from ml.images import ImageInput, load_image
 # size are lost, which is a few percent of a 6000 px photo's width: not a selfie's face).
 DETECT_MAX_SIDE = 1600
 MIN_SCORE = 0.90  # MTCNN's O-Net probability; lower lets in more false positives
+# Smallest face looked for, in detector pixels. Each halving of it roughly quadruples P-Net's
+# work; galleries, whose photos are about one face, look for larger ones (ml.galleries.build).
+MIN_FACE = 20
 # Part of every cached face's fingerprint: change it whenever boxes or points would change.
 DETECTOR_VERSION = "mtcnn-edgepad-1"
 
@@ -69,12 +72,13 @@ def _mtcnn(device: str):
     return MTCNN(keep_all=True, device=torch.device(device)).eval()
 
 
-def detect(image: ImageInput, min_score: float = MIN_SCORE) -> list[Face]:
-    """Every face in ``image``, largest first."""
-    return detect_batch([image], min_score=min_score)[0]
+def detect(image: ImageInput, min_score: float = MIN_SCORE, min_face: int = MIN_FACE) -> list[Face]:
+    """Every face in ``image`` at least ``min_face`` pixels wide, largest first."""
+    return detect_batch([image], min_score=min_score, min_face=min_face)[0]
 
 
-def detect_batch(images: list[ImageInput], min_score: float = MIN_SCORE) -> list[list[Face]]:
+def detect_batch(images: list[ImageInput], min_score: float = MIN_SCORE,
+                 min_face: int = MIN_FACE) -> list[list[Face]]:
     """Detect faces in many images; images of the same size run as one batch."""
     device = default_device()
     mtcnn = _mtcnn(str(device))
@@ -87,13 +91,14 @@ def detect_batch(images: list[ImageInput], min_score: float = MIN_SCORE) -> list
     for indices in by_shape.values():
         batch = torch.from_numpy(np.stack([small[i] for i in indices])).to(device)
         with torch.inference_mode():
-            found = _cascade(batch.permute(0, 3, 1, 2).float(), mtcnn)
+            found = _cascade(batch.permute(0, 3, 1, 2).float(), mtcnn, min_face)
         for i, (b, p) in zip(indices, found, strict=True):
             results[i] = _faces(b, p, scales[i], min_score)
     return results
 
 
-def _cascade(images: torch.Tensor, mtcnn) -> list[tuple[np.ndarray, np.ndarray]]:
+def _cascade(images: torch.Tensor, mtcnn, min_face: int = MIN_FACE,
+             ) -> list[tuple[np.ndarray, np.ndarray]]:
     """MTCNN's three stages on (N, 3, H, W) float pixels → per image (boxes+score, points).
 
     The same steps and constants as facenet-pytorch's ``detect_face``; only the crops for R-Net
@@ -110,7 +115,7 @@ def _cascade(images: torch.Tensor, mtcnn) -> list[tuple[np.ndarray, np.ndarray]]
 
     t_pnet, t_rnet, t_onet = mtcnn.thresholds
     n, _, h, w = images.shape
-    scale, shortest, scales = 12.0 / mtcnn.min_face_size, min(h, w), []
+    scale, shortest, scales = 12.0 / min_face, min(h, w), []
     while shortest * scale >= 12:
         scales.append(scale)
         scale *= mtcnn.factor

@@ -15,7 +15,7 @@ import numpy as np
 
 from ml.errors import ImageError
 from ml.faces.cache import FaceCache, ImageFaces, content_hash
-from ml.faces.detection import Face, detect_batch
+from ml.faces.detection import MIN_FACE, Face, detect_batch
 from ml.faces.embedding import Embedder, get_embedder
 from ml.images import load_image
 from ml.progress import Progress, no_progress
@@ -44,10 +44,10 @@ def main_face(faces: list[Face], width: int, height: int) -> Face | None:
 
 
 def detect_and_embed(images: list[np.ndarray], model: Embedder,
-                     keep: Callable[[Face], bool] = lambda face: True,
+                     keep: Callable[[Face], bool] = lambda face: True, min_face: int = MIN_FACE,
                      ) -> list[tuple[list[Face], np.ndarray]]:
     """Per image, its faces (those ``keep`` accepts) and their (n, dim) embeddings."""
-    found = [[f for f in faces if keep(f)] for faces in detect_batch(images)]
+    found = [[f for f in faces if keep(f)] for faces in detect_batch(images, min_face=min_face)]
     chips = [model.crop(image, f) for image, faces in zip(images, found, strict=True)
              for f in faces]
     vectors = (model.embed_chips(np.stack(chips)).vectors if chips
@@ -60,10 +60,13 @@ def detect_and_embed(images: list[np.ndarray], model: Embedder,
 
 
 def find_faces(photos: list[Photo], embedder: str | None = None,
-               progress: Progress = no_progress) -> list[ImageFaces | str]:
-    """Faces + embeddings of every photo (cached by content), or an error message per photo."""
+               progress: Progress = no_progress, min_face: int = MIN_FACE,
+               ) -> list[ImageFaces | str]:
+    """Faces + embeddings of every photo (cached by content), or an error message per photo;
+    faces narrower than ``min_face`` detector pixels are not looked for."""
     model = get_embedder(embedder)
-    cache = FaceCache(model.fingerprint, model.dim)
+    fingerprint = model.fingerprint + ("" if min_face == MIN_FACE else f"-min{min_face}")
+    cache = FaceCache(fingerprint, model.dim)
     results: list[ImageFaces | str | None] = [None] * len(photos)
     pending: list[tuple[int, str, np.ndarray]] = []
     done = 0
@@ -72,7 +75,7 @@ def find_faces(photos: list[Photo], embedder: str | None = None,
         nonlocal done
         images = [image for _, _, image in pending]
         for (i, key, image), (faces, vectors) in zip(
-                pending, detect_and_embed(images, model), strict=True):
+                pending, detect_and_embed(images, model, min_face=min_face), strict=True):
             item = ImageFaces(image.shape[1], image.shape[0], faces, vectors)
             cache.put(key, item)
             results[i] = item
@@ -113,11 +116,12 @@ def find_faces(photos: list[Photo], embedder: str | None = None,
 
 
 def main_face_vectors(photos: list[Photo], embedder: str | None = None,
-                      progress: Progress = no_progress) -> list[np.ndarray | str | None]:
+                      progress: Progress = no_progress, min_face: int = MIN_FACE,
+                      ) -> list[np.ndarray | str | None]:
     """Per photo, the embedding of the face it is about: a vector, None when no face was found,
     or why the photo could not be read."""
     out: list[np.ndarray | str | None] = []
-    for item in find_faces(photos, embedder, progress):
+    for item in find_faces(photos, embedder, progress, min_face):
         if isinstance(item, str):
             out.append(item)
             continue

@@ -47,6 +47,10 @@ from ml.settings import settings
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tar")
 THUMB_SIZE = 160
+# Gallery photos are about one face, never a tiny one: looking only for faces at least this
+# wide (detector pixels) makes detection 2-3x faster and found every face the default (20) did
+# on samples of LFW, CFP and Bollywood (docs/benchmarks.md, identification section).
+GALLERY_MIN_FACE = 40
 # One person under two spellings in two sources (LFW's "Luiz Inacio Lula da Silva", CFP's "Luiz
 # Lula Da Silva") is merged when the names are close and the mean faces are nearer than this
 # (docs/calibration.md: where the same people's and different people's mean faces lie).
@@ -169,7 +173,7 @@ def collect(photos: list[SourcePhoto], actors: set[str], embedder: str | None,
             progress: Progress) -> tuple[GalleryData, dict[str, tuple[SourcePhoto, Face]]]:
     """Photos → gallery data (faces by identity) and the best photo of each identity."""
     model = get_embedder(embedder)
-    found = find_faces(photos, model.name, progress)
+    found = find_faces(photos, model.name, progress, min_face=GALLERY_MIN_FACE)
     chosen, ambiguous = choose_faces(photos, found, calibration(model.name)["threshold"])
     identities: dict[str, Identity] = {}
     rows: list[tuple[str, np.ndarray, str, float, Face]] = []
