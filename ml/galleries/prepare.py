@@ -141,15 +141,16 @@ def prepare_default_gallery(progress: Progress = no_progress,
     with build_lock(name):
         if gallery_path(name).exists() and is_complete(name):
             return Gallery.open(name)
-        sources, actors_file = default_sources()
-        photos, empty = scan_sources(sources)
-        actors = read_actors(actors_file)
-        meta = {"sources": [str(s) for s in sources],
-                "actors_file": str(actors_file) if actors_file else None}
-        first = [p for p in photos if person_key(p.person) in actors]
-        rest = [p for p in photos if person_key(p.person) not in actors]
-        status = _StatusWriter(name, len(photos), progress)
+        status = _StatusWriter(name, 0, progress)
         try:
+            sources, actors_file = default_sources()
+            photos, empty = scan_sources(sources)
+            actors = read_actors(actors_file)
+            meta = {"sources": [str(s) for s in sources],
+                    "actors_file": str(actors_file) if actors_file else None}
+            first = [p for p in photos if person_key(p.person) in actors]
+            rest = [p for p in photos if person_key(p.person) not in actors]
+            status.total = len(photos)
             cached = 0  # photos at the front of the list that the face cache already holds
             if gallery_path(name).exists():  # a partial version: its actors are cached
                 cached = len(first)

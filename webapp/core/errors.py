@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from ml.errors import (
     BadGalleryName,
     EmbedderMismatch,
+    GalleryBuilding,
     GalleryNotFound,
     ImageError,
     LookalikeError,
@@ -53,6 +54,7 @@ STATUS: list[tuple[type[LookalikeError], int]] = [
     (BadGalleryName, 404),
     (PersonNotFound, 404),
     (WeightsMissing, 503),
+    (GalleryBuilding, 503),
 ]
 
 

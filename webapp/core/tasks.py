@@ -43,6 +43,9 @@ def wait_for_gallery(task: Task, name: str, stages: tuple[str, ...]) -> Gallery:
             return gallery(name)
         except GalleryNotFound:
             status = build_status(name)
+            if status["state"] == "failed":
+                raise GalleryNotFound(f"the '{name}' gallery could not be built: "
+                                      f"{status['error']}") from None
             if status["state"] not in ("building", "waiting") or time.monotonic() > deadline:
                 raise
         detail = "Preparing the celebrity gallery"
@@ -66,6 +69,11 @@ def prepare_gallery() -> dict:
     except GalleryBuilding:
         return {"state": "building elsewhere"}
     return {"state": "ready", "identities": len(people.identities)}
+
+
+def gone_gallery(name: str) -> str:
+    return (f"the gallery '{name}' no longer exists (it was deleted); choose another one and "
+            "try again")
 
 
 def gallery(name: str) -> Gallery:

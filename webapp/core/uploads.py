@@ -55,3 +55,19 @@ def form_field(name: str) -> str | None:
         return request.form.get(name)
     except RequestEntityTooLarge:
         return None
+
+
+def number_field(form, name: str, default: float, low: float, high: float,
+                 kind: type = int, unit: str = "") -> float:
+    """A numeric form or query field within [low, high], the default when empty, else a 400."""
+    raw = (form.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise UserError(f"'{name}' must be {what}, got {raw!r}") from None
+    if not low <= value <= high:
+        raise UserError(f"'{name}' must be between {low:g} and {high:g}{unit}, got {value:g}")
+    return value

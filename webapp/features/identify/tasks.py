@@ -11,14 +11,9 @@ from ml.galleries.identify import identify as name_faces
 from ml.galleries.identify import open_set_rule
 from ml.render.identified import draw_identifications
 from webapp.core import jobs
-from webapp.core.tasks import gallery, load_photo, run_job
+from webapp.core.tasks import gallery, gone_gallery, load_photo, run_job
 
 STAGES = ("identify",)
-
-
-def gone_gallery(name: str) -> str:
-    return (f"the gallery '{name}' no longer exists (it was deleted); choose another one and "
-            "try again")
 
 
 @shared_task(bind=True, name="webapp.people_tasks.identify")

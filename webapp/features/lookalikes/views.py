@@ -21,10 +21,9 @@ from PIL import Image
 from ml.portrait.model import blur_background
 from webapp.core import jobs
 from webapp.core.api import GONE, open_job, queued
-from webapp.core.errors import UserError
 from webapp.core.kinds import FileUrl, enqueue
 from webapp.core.status import thumbnail_url
-from webapp.core.uploads import read_image
+from webapp.core.uploads import number_field, read_image
 
 bp = Blueprint("lookalikes", __name__)
 api_bp = Blueprint("lookalikes_api", __name__, url_prefix="/api/v1")
@@ -32,24 +31,11 @@ api_bp = Blueprint("lookalikes_api", __name__, url_prefix="/api/v1")
 TRUE = {"1", "true", "yes", "on"}
 
 
-def int_param(form, name: str, default: int, low: int, high: int) -> int:
-    raw = form.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise UserError(f"'{name}' must be a whole number, got {raw!r}") from None
-    if not low <= value <= high:
-        raise UserError(f"'{name}' must be between {low} and {high}, got {value}")
-    return value
-
-
 def analyze_options(form) -> dict:
     config = current_app.config
-    return {"k": int_param(form, "k", config["DEFAULT_K"], 1, config["MAX_K"]),
+    return {"k": number_field(form, "k", config["DEFAULT_K"], 1, config["MAX_K"]),
             "actors_only": form.get("actors_only", "").strip().lower() in TRUE,
-            "blur": int_param(form, "blur", config["DEFAULT_BLUR"], 0, config["MAX_BLUR"]),
+            "blur": number_field(form, "blur", config["DEFAULT_BLUR"], 0, config["MAX_BLUR"]),
             "gallery": config["GALLERY"], "max_faces": config["MAX_FACES"]}
 
 
@@ -116,7 +102,7 @@ def reblur(job_id: str):
     in the request, so the strength slider responds at once; each variant is cached in the job.
     """
     job = open_job(job_id)
-    strength = int_param(request.args, "strength", job.meta["options"]["blur"], 0,
+    strength = number_field(request.args, "strength", job.meta["options"]["blur"], 0,
                          current_app.config["MAX_BLUR"])
     fmt = request.args.get("format", "jpeg")
     if fmt not in ("jpeg", "png"):

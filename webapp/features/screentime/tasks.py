@@ -12,15 +12,10 @@ from ml.errors import GalleryNotFound, VideoError
 from ml.video.screentime import contact_sheet, timeline_chart, write_csv
 from ml.video.screentime import screentime as measure
 from webapp.core import jobs
-from webapp.core.tasks import gallery, run_job
+from webapp.core.tasks import gallery, gone_gallery, run_job
 
 STAGES = ("frames",)
 PROGRESS_EVERY = 0.5  # seconds between progress writes to the result backend
-
-
-def gone_gallery(name: str) -> str:
-    return (f"the gallery '{name}' no longer exists (it was deleted); choose another one and "
-            "try again")
 
 
 @shared_task(bind=True, name="webapp.people_tasks.screentime")

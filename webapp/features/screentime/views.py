@@ -24,7 +24,7 @@ from webapp.core.errors import UserError, user_error, wants_json
 from webapp.core.galleries import choices, chosen, default_choice
 from webapp.core.kinds import FileUrl, enqueue
 from webapp.core.pages import kind_page
-from webapp.core.uploads import form_field
+from webapp.core.uploads import form_field, number_field
 
 bp = Blueprint("screentime", __name__)
 api_bp = Blueprint("screentime_api", __name__, url_prefix="/api/v1")
@@ -33,24 +33,11 @@ DEFAULT_FPS = 2.0
 MAX_FPS = 10.0
 
 
-def fps_choice(form: MultiDict) -> float:
-    raw = (form.get("fps") or "").strip()
-    if not raw:
-        return DEFAULT_FPS
-    try:
-        fps = float(raw)
-    except ValueError:
-        raise UserError(f"'fps' must be a number, got {raw!r}") from None
-    if not 0.1 <= fps <= MAX_FPS:
-        raise UserError(f"'fps' must be between 0.1 and {MAX_FPS:g} frames per second")
-    return fps
-
-
 def start(form: MultiDict, files: MultiDict) -> jobs.Job:
     """Save the video under a random name, check it decodes and is short enough, queue it."""
     config = current_app.config
     name = chosen(form)
-    fps = fps_choice(form)
+    fps = number_field(form, "fps", DEFAULT_FPS, 0.1, MAX_FPS, float, " frames per second")
     upload: FileStorage | None = next(
         (f for f in files.getlist("video") if f.filename or f.content_length), None)
     if upload is None:
