@@ -57,9 +57,10 @@ def main() -> None:
     by_surname: dict[str, list[str]] = defaultdict(list)
     for k in people:
         by_surname[k.split("_")[-1]].append(k)
-    different = np.array([np.linalg.norm(means[a] - means[b]) for group in by_surname.values()
-                          for i, a in enumerate(group) for b in group[i + 1 :]
-                          if names_close(a, b)])
+    close = [(float(np.linalg.norm(means[a] - means[b])), a, b)
+             for group in by_surname.values() for i, a in enumerate(group) for b in group[i + 1 :]
+             if names_close(a, b)]
+    different = np.array([d for d, _, _ in close])
 
     rows = [(key, vector, photo.collection) for photo, vector in zip(photos, vectors, strict=True)
             if isinstance(vector, np.ndarray) for key in [person_key(photo.person)]]
@@ -98,6 +99,12 @@ def main() -> None:
         "",
     ]
     lines += [f"- {a} -> {b}" for a, b in sorted(merges.items())] or ["- none"]
+    kept = sorted((d, a, b) for d, a, b in close
+                  if d < limit + 0.06 and merges.get(a) != b and merges.get(b) != a)
+    lines += ["", f"Close names under {limit + 0.06:.2f} left apart (above the limit, or both in "
+              "one source):", ""]
+    lines += [f"- {a} / {b}: {d:.3f} ({', '.join(sorted(Path(o).name for o in origins[a]))} / "
+              f"{', '.join(sorted(Path(o).name for o in origins[b]))})" for d, a, b in kept]
     print("\n".join(lines))
     write_section("same-people", "\n".join(lines))
 
