@@ -36,7 +36,8 @@ _galleries: dict[str, tuple[Path, Gallery]] = {}
 
 def wait_for_gallery(task: Task, name: str, stages: tuple[str, ...]) -> Gallery:
     """The gallery; while the default gallery is still being prepared, the job waits (stage
-    ``gallery``, with the build's progress as ``detail``) instead of failing."""
+    ``gallery``, with the build's progress as ``detail``) instead of failing. Any other
+    missing gallery fails the job at once, with the reason."""
     deadline = time.monotonic() + GALLERY_WAIT
     while True:
         try:
@@ -46,7 +47,9 @@ def wait_for_gallery(task: Task, name: str, stages: tuple[str, ...]) -> Gallery:
             if status["state"] == "failed":
                 raise GalleryNotFound(f"the '{name}' gallery could not be built: "
                                       f"{status['error']}") from None
-            if status["state"] not in ("building", "waiting") or time.monotonic() > deadline:
+            prepared = name == DEFAULT_GALLERY  # the only gallery built in the background
+            if (not prepared or status["state"] not in ("building", "waiting")
+                    or time.monotonic() > deadline):
                 raise
         detail = "Preparing the celebrity gallery"
         if status["total"]:
