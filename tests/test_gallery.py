@@ -15,6 +15,7 @@ from PIL import Image
 import ml
 from ml.faces.cache import FaceCache
 from ml.galleries.build import add, build, remove
+from ml.galleries.prepare import build_status, prepare_default_gallery
 from ml.galleries.store import Gallery, no_close_match, person_key
 from ml.paths import data_dir, home
 from tests.support import enrol, lfw, lookalike
@@ -233,3 +234,27 @@ def test_cli_gallery_commands_report_and_refuse_clearly(tmp_path, gallery_name):
     assert gallery_name in lookalike("gallery", "list").stdout
 
 
+
+
+def test_the_default_gallery_is_prepared_actors_first_and_rebuilt_when_stale(tmp_path,
+                                                                              monkeypatch):
+    fresh = tmp_path / "home"
+    fresh.mkdir()
+    (fresh / "weights").symlink_to(home() / "weights", target_is_directory=True)
+    source = enrol(tmp_path / "source", ["Tom_Hanks", "Tony_Blair"], photos=[2, 3])
+    (tmp_path / "actors.txt").write_text("Tom_Hanks\n")
+    monkeypatch.setenv("LOOKALIKE_HOME", str(fresh))
+    monkeypatch.setenv("LOOKALIKE_GALLERY_SOURCES", str(source))
+    monkeypatch.setenv("LOOKALIKE_GALLERY_ACTORS", str(tmp_path / "actors.txt"))
+    published = []
+    gallery = prepare_default_gallery(
+        lambda stage, done, total: published.append(stage == "indexing" and done == 1))
+    assert sum(published) == 2  # the actors' version, then everyone's
+    assert [i.name for i in gallery.identities] == ["Tom Hanks", "Tony Blair"]
+    assert build_status()["state"] == "ready" and build_status()["done"] == 4
+
+    meta = gallery.version / "meta.json"  # as if made by an older detector or template
+    meta.write_text(json.dumps({**json.loads(meta.read_text()), "fingerprint": "old"}))
+    assert build_status()["state"] == "waiting"
+    assert prepare_default_gallery().meta["fingerprint"] != "old"
+    assert build_status()["state"] == "ready"

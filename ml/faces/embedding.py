@@ -82,12 +82,7 @@ class Embedder:
 
     @property
     def fingerprint(self) -> str:
-        """Changes whenever the cached faces or vectors would: the detector, the network, the
-        crop template, flip averaging."""
-        template = TEMPLATE_150.tobytes() if self.name == "dlib" else b""
-        digest = hashlib.sha1(f"{DETECTOR_VERSION}|{self.name}|{self.flip_average}".encode()
-                              + template)
-        return f"{self.name}-{digest.hexdigest()[:10]}"
+        return fingerprint(self.name, self.flip_average)
 
     def embed_chips(self, chips: np.ndarray) -> Embeddings:
         out = []
@@ -108,6 +103,14 @@ class Embedder:
 
 def facenet_weights_path() -> Path:
     return settings().facenet_weights or weights_dir() / "20180402-114759-vggface2.pt"
+
+
+def fingerprint(name: str, flip_average: bool = True) -> str:
+    """Changes whenever cached faces or vectors would: the detector, the network, the crop
+    template, flip averaging. Computed without loading the network."""
+    template = TEMPLATE_150.tobytes() if name == "dlib" else b""
+    digest = hashlib.sha1(f"{DETECTOR_VERSION}|{name}|{flip_average}".encode() + template)
+    return f"{name}-{digest.hexdigest()[:10]}"
 
 
 def default_embedder_name() -> str:

@@ -20,7 +20,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ml.errors import GalleryBuilding
+from ml.faces.embedding import default_embedder_name, fingerprint
 from ml.galleries.build import (
+    GALLERY_MIN_FACE,
     collect,
     default_sources,
     read_actors,
@@ -65,13 +67,24 @@ def is_building(name: str) -> bool:
         return True
 
 
-def is_complete(name: str) -> bool:
-    """A version exists and it is not a partial one."""
+def current_fingerprint() -> str:
+    """What a gallery built now would be made with: a version made otherwise (an older detector
+    or template) is rebuilt in the background, and served until the new one is ready."""
+    return f"{fingerprint(default_embedder_name())}-min{GALLERY_MIN_FACE}"
+
+
+def _meta(name: str) -> dict | None:
     try:
-        meta = json.loads((gallery_path(name) / "meta.json").read_text())
+        return json.loads((gallery_path(name) / "meta.json").read_text())
     except (OSError, json.JSONDecodeError):
-        return False
-    return meta.get("complete", True)
+        return None
+
+
+def is_complete(name: str) -> bool:
+    """A version exists, it is not a partial one, and it was made the way we make them now."""
+    meta = _meta(name)
+    return bool(meta and meta.get("complete", True)
+                and meta.get("fingerprint") == current_fingerprint())
 
 
 def build_status(name: str = DEFAULT_GALLERY) -> dict:
@@ -147,14 +160,16 @@ def prepare_default_gallery(progress: Progress = no_progress,
             photos, empty = scan_sources(sources)
             actors = read_actors(actors_file)
             meta = {"sources": [str(s) for s in sources],
-                    "actors_file": str(actors_file) if actors_file else None}
+                    "actors_file": str(actors_file) if actors_file else None,
+                    "fingerprint": current_fingerprint()}
             first = [p for p in photos if person_key(p.person) in actors]
             rest = [p for p in photos if person_key(p.person) not in actors]
             status.total = len(photos)
             cached = 0  # photos at the front of the list that the face cache already holds
-            if gallery_path(name).exists():  # a partial version: its actors are cached
-                cached = len(first)
-            elif first and rest:
+            earlier = _meta(name)
+            if earlier and earlier.get("fingerprint") == current_fingerprint():
+                cached = len(first)  # our own partial version: its actors are cached
+            elif earlier is None and first and rest:  # (an older version serves meanwhile)
                 data, best = collect(first, actors, None, status)
                 data.report["empty"] = empty
                 write_version(name, data, best, {**meta, "complete": False}, progress)
