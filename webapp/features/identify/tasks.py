@@ -16,6 +16,7 @@ from webapp.core.tasks import gallery, gone_gallery, load_photo, run_job
 STAGES = ("identify",)
 
 
+# The task keeps its first name, so jobs queued before an upgrade still run.
 @shared_task(bind=True, name="webapp.people_tasks.identify")
 def identify(self, job_id: str) -> dict:
     """One photo → every face named from the chosen gallery or "unknown", drawn on the photo."""

@@ -18,6 +18,7 @@ STAGES = ("frames",)
 PROGRESS_EVERY = 0.5  # seconds between progress writes to the result backend
 
 
+# The task keeps its first name, so jobs queued before an upgrade still run.
 @shared_task(bind=True, name="webapp.people_tasks.screentime")
 def screentime(self, job_id: str) -> dict:
     """One video → seconds on screen and appearances per gallery person, chart, sheet, CSV."""
