@@ -45,14 +45,20 @@ def lock_path(name: str) -> Path:
 
 
 @contextmanager
-def build_lock(name: str) -> Iterator[None]:
-    """Hold the gallery's build lock, or raise ``GalleryBuilding`` at once."""
+def build_lock(name: str, wait: float = 0.0) -> Iterator[None]:
+    """Hold the gallery's build lock, trying for up to ``wait`` seconds, or raise
+    ``GalleryBuilding``."""
+    deadline = time.monotonic() + wait
     with open(lock_path(name), "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise GalleryBuilding(
-                f"the '{name}' gallery is being built by another process") from None
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise GalleryBuilding(
+                        f"the '{name}' gallery is being built by another process") from None
+                time.sleep(0.05)
         try:
             yield
         finally:
@@ -60,6 +66,8 @@ def build_lock(name: str) -> Iterator[None]:
 
 
 def is_building(name: str) -> bool:
+    """Whether a builder holds the lock (a probe holds it for a moment only: a builder that
+    starts meanwhile waits for it, ``prepare_default_gallery``)."""
     try:
         with build_lock(name):
             return False
@@ -151,7 +159,7 @@ def prepare_default_gallery(progress: Progress = no_progress,
     """Build the default gallery, or finish building it: actors first, then everyone.
 
     Raises ``GalleryBuilding`` if another process is building it now."""
-    with build_lock(name):
+    with build_lock(name, wait=2.0):  # not put off by a status probe holding it a moment
         if gallery_path(name).exists() and is_complete(name):
             return Gallery.open(name)
         status = _StatusWriter(name, 0, progress)
