@@ -125,7 +125,9 @@ class _StatusWriter:
 
     def __init__(self, name: str, total: int, progress: Progress) -> None:
         self.name, self.total, self.progress = name, total, progress
-        self.stage, self.offset, self.identities = "actors", 0, None
+        # Photos known to be cached already count as done (the second pass reads them again
+        # in a moment); ``done`` is what the status file says.
+        self.stage, self.floor, self.done, self.identities = "actors", 0, 0, None
         self.samples: deque[tuple[float, int]] = deque()
         self.written = 0.0
 
@@ -133,7 +135,7 @@ class _StatusWriter:
         self.progress(stage, done, total)
         if stage != "embedding":
             return
-        overall = min(self.total, self.offset + done)
+        overall = self.done = min(self.total, max(self.floor, done))
         now = time.monotonic()
         self.samples.append((now, overall))
         while self.samples and now - self.samples[0][0] > RATE_WINDOW:
@@ -182,14 +184,14 @@ def prepare_default_gallery(progress: Progress = no_progress,
                 data.report["empty"] = empty
                 write_version(name, data, best, {**meta, "complete": False}, progress)
                 cached = len(first)
-            status.stage, status.offset = "everyone", cached
-            data, best = collect(first + rest, actors, None, _Skip(status, cached))
+            status.stage, status.floor = "everyone", cached
+            data, best = collect(first + rest, actors, None, status)
             data.report["empty"] = empty
             write_version(name, data, best, {**meta, "complete": True}, progress)
             status.identities = len(data.identities)
             status.write("ready", len(photos))
         except BaseException as exc:  # Ctrl-C or a crash: say so; the next build resumes
-            status.write("failed", status.offset, error=str(exc) or type(exc).__name__)
+            status.write("failed", status.done, error=str(exc) or type(exc).__name__)
             raise
         return Gallery.open(name)
 
@@ -203,19 +205,6 @@ def ensure_default_gallery(progress: Progress = no_progress) -> Gallery:
         if gallery_path(DEFAULT_GALLERY).exists():
             return Gallery.open(DEFAULT_GALLERY)
         raise
-
-
-class _Skip:
-    """Passes progress on with the first ``skip`` (already cached) photos left out."""
-
-    def __init__(self, inner: _StatusWriter, skip: int) -> None:
-        self.inner, self.skip = inner, skip
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if stage == "embedding":
-            self.inner(stage, max(0, done - self.skip), total - self.skip)
-        else:
-            self.inner(stage, done, total)
 
 
 def _write_json(path: Path, data: dict) -> None:

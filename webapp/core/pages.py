@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 
 from webapp.core import jobs
 from webapp.core.api import open_job
+from webapp.core.galleries import choices, default_choice
 from webapp.core.kinds import kinds
 
 bp = Blueprint("pages", __name__)
@@ -49,6 +50,14 @@ def job(job_id: str):
         return redirect(url_for(kind.page, job_id=found.id))
     return render_template(kind.template if kind else "job.html", job=found,
                            status_url=url_for("api.job", job_id=found.id))
+
+
+def gallery_form(template: str, error: str | None = None, asked: str | None = None,
+                 status: int = 200):
+    """A page whose form picks a gallery (identify, screen time): every gallery offered, the
+    one asked for (else the user's first, else the app's) chosen."""
+    return render_template(template, error=error, job=None, galleries=choices(),
+                           chosen=default_choice(asked)), status
 
 
 def kind_page(job_id: str, kind: str):

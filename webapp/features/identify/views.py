@@ -3,14 +3,14 @@ is named or "unknown" on the result page ``/identify/JOB``."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from webapp.core import jobs
 from webapp.core.api import queued
-from webapp.core.galleries import choices, chosen, default_choice
+from webapp.core.galleries import chosen
 from webapp.core.kinds import FileUrl, enqueue
-from webapp.core.pages import kind_page
+from webapp.core.pages import gallery_form, kind_page
 from webapp.core.status import thumbnail_url
 from webapp.core.uploads import form_field, read_image
 
@@ -33,14 +33,12 @@ def result_urls(job: jobs.Job, result: dict, file_url: FileUrl) -> dict:
 
 
 def form(error: str | None, status: int = 200):
-    return render_template("identify.html", error=error, job=None, galleries=choices(),
-                           chosen=default_choice(form_field("gallery"))), status
+    return gallery_form("identify.html", error, form_field("gallery"), status)
 
 
 @bp.get("/identify")
 def identify():
-    return render_template("identify.html", error=None, job=None, galleries=choices(),
-                           chosen=default_choice(request.args.get("gallery")))
+    return gallery_form("identify.html", asked=request.args.get("gallery"))
 
 
 @bp.post("/identify")

@@ -12,7 +12,7 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -21,9 +21,9 @@ from ml.video.screentime import open_video
 from webapp.core import jobs
 from webapp.core.api import queued
 from webapp.core.errors import UserError, user_error, wants_json
-from webapp.core.galleries import choices, chosen, default_choice
+from webapp.core.galleries import chosen
 from webapp.core.kinds import FileUrl, enqueue
-from webapp.core.pages import kind_page
+from webapp.core.pages import gallery_form, kind_page
 from webapp.core.uploads import form_field, number_field
 
 bp = Blueprint("screentime", __name__)
@@ -75,8 +75,7 @@ def result_urls(job: jobs.Job, result: dict, file_url: FileUrl) -> dict:
 
 
 def form(error: str | None, status: int = 200):
-    return render_template("screentime.html", error=error, job=None, galleries=choices(),
-                           chosen=default_choice(form_field("gallery"))), status
+    return gallery_form("screentime.html", error, form_field("gallery"), status)
 
 
 def too_large(_: RequestEntityTooLarge):
@@ -90,8 +89,7 @@ api_bp.register_error_handler(RequestEntityTooLarge, too_large)
 
 @bp.get("/screentime")
 def screentime():
-    return render_template("screentime.html", error=None, job=None, galleries=choices(),
-                           chosen=default_choice(request.args.get("gallery")))
+    return gallery_form("screentime.html", asked=request.args.get("gallery"))
 
 
 @bp.post("/screentime")
