@@ -29,6 +29,10 @@ from ml.images import ImageInput, load_image
 # Longest side the detector sees; larger photos are downscaled (faces under ~20 px at this
 # size are lost, which is a few percent of a 6000 px photo's width: not a selfie's face).
 DETECT_MAX_SIDE = 1600
+# Photos about a few people (a selfie, a family photo) are searched at this size: 2.5x faster
+# on a 1024 px selfie. O-Net places the points on a 48 px resample of each face, so a face at
+# least 48 px wide here keeps its precision; the smallest face found is 1/32 of the long side.
+SELFIE_SIDE = 640
 MIN_SCORE = 0.90  # MTCNN's O-Net probability; lower lets in more false positives
 # Smallest face looked for, in detector pixels. Each halving of it roughly quadruples P-Net's
 # work; galleries, whose photos are about one face, look for larger ones (ml.galleries.build).
@@ -72,18 +76,22 @@ def _mtcnn(device: str):
     return MTCNN(keep_all=True, device=torch.device(device)).eval()
 
 
-def detect(image: ImageInput, min_score: float = MIN_SCORE, min_face: int = MIN_FACE) -> list[Face]:
-    """Every face in ``image`` at least ``min_face`` pixels wide, largest first."""
-    return detect_batch([image], min_score=min_score, min_face=min_face)[0]
+def detect(image: ImageInput, min_score: float = MIN_SCORE, min_face: int = MIN_FACE,
+           max_side: int = DETECT_MAX_SIDE) -> list[Face]:
+    """Every face in ``image`` at least ``min_face`` pixels wide (on a copy at most
+    ``max_side`` px long), largest first, in ``image``'s own pixels."""
+    return detect_batch([image], min_score=min_score, min_face=min_face, max_side=max_side)[0]
 
 
 def detect_batch(images: list[ImageInput], min_score: float = MIN_SCORE,
-                 min_face: int = MIN_FACE) -> list[list[Face]]:
+                 min_face: int = MIN_FACE, max_side: int = DETECT_MAX_SIDE,
+                 ) -> list[list[Face]]:
     """Detect faces in many images; images of the same size run as one batch."""
     device = default_device()
     mtcnn = _mtcnn(str(device))
     arrays = [load_image(image) for image in images]
-    small, scales = zip(*(_shrink(a) for a in arrays), strict=True) if arrays else ((), ())
+    small, scales = (zip(*(_shrink(a, max_side) for a in arrays), strict=True) if arrays
+                     else ((), ()))
     by_shape: dict[tuple, list[int]] = defaultdict(list)
     for i, a in enumerate(small):
         by_shape[a.shape].append(i)
@@ -187,9 +195,9 @@ def _crops(images: torch.Tensor, owner: torch.Tensor, boxes: torch.Tensor,
     return (torch.cat(out) - 127.5) * 0.0078125
 
 
-def _shrink(image: np.ndarray) -> tuple[np.ndarray, float]:
+def _shrink(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     h, w = image.shape[:2]
-    scale = min(1.0, DETECT_MAX_SIDE / max(h, w))
+    scale = min(1.0, max_side / max(h, w))
     if scale == 1.0:
         return image, 1.0
     size = (max(1, round(w * scale)), max(1, round(h * scale)))

@@ -9,6 +9,7 @@ from PIL import Image
 
 import ml
 from ml.faces.alignment import crop_box
+from ml.faces.detection import SELFIE_SIDE
 from ml.family.resemblance import resemblance
 from webapp.core import jobs
 from webapp.core.tasks import Reporter, load_photo, run_job, save
@@ -29,7 +30,7 @@ def _family(task: Task, job: jobs.Job) -> dict:
     people, missing = [], []
     for n, name in enumerate(names):
         array = np.asarray(load_photo(job.input(n)))
-        face = ml.main_face(ml.detect(array), array.shape[1], array.shape[0])
+        face = ml.main_face(ml.detect(array, max_side=SELFIE_SIDE), array.shape[1], array.shape[0])
         if face is None:
             missing.append(name)
             continue

@@ -35,6 +35,13 @@ def paths(config: dict) -> dict:
                                 "schema": {"type": "string", "enum": ["1"]}}],
                 "responses": {"200": {"description": "the picture", "content": {
                     "image/jpeg": {}, "image/png": {}}}, "400": ERROR, "404": ERROR}}},
+            "/jobs/{job_id}/cutout": {"get": {
+                "summary": "The person on transparency (PNG, alpha = the portrait mask)",
+                "parameters": [JOB_ID,
+                               {"name": "download", "in": "query",
+                                "schema": {"type": "string", "enum": ["1"]}}],
+                "responses": {"200": {"description": "the picture", "content": {
+                    "image/png": {}}}, "404": ERROR}}},
         },
         "schemas": {
             "Lookalike": {"type": "object", "properties": {

@@ -11,6 +11,7 @@ from celery import Task, shared_task
 from PIL import Image
 
 import ml
+from ml.faces.detection import SELFIE_SIDE
 from ml.galleries.store import no_close_match
 from ml.portrait.model import portrait
 from ml.render.sheet import lookalike_sheet
@@ -43,7 +44,7 @@ def _analyze(task: Task, job: jobs.Job) -> dict:
     image = load_photo(job.input())
     save(image, job.dir / "photo.jpg", quality=90)
     array = np.asarray(image)
-    found = ml.detect(array)
+    found = ml.detect(array, max_side=SELFIE_SIDE)
     faces = found[: options["max_faces"]]
     report("embed")
     vectors = ml.embed(array, faces, people.embedder)
@@ -91,16 +92,15 @@ def _analyze(task: Task, job: jobs.Job) -> dict:
 
 
 def make_portrait(image: Image.Image, folder: Path, strength: int) -> str | None:
-    """Write portrait.jpg, cutout.png and mask.png; the reason as text if it can't."""
+    """Write portrait.jpg and mask.png; the reason as text if it can't."""
     try:
         done = portrait(image, strength=strength)
     except Exception as exc:  # missing weights, say: lookalikes and emotions still count
         log.exception("portrait failed")
         return f"portrait mode is unavailable: {exc}"
-    save(done.image, folder / "portrait.jpg", quality=92)  # PNG, other strengths: on request
-    save(done.cutout, folder / "cutout.png", compress_level=1)
+    save(done.image, folder / "portrait.jpg", quality=92)  # PNG, other strengths, cut-out:
     mask = np.clip(np.asarray(done.mask, np.float32) * 255 + 0.5, 0, 255).astype(np.uint8)
-    save(Image.fromarray(mask, "L"), folder / "mask.png", compress_level=1)
+    save(Image.fromarray(mask, "L"), folder / "mask.png", compress_level=1)  # made on request
     return None
 
 

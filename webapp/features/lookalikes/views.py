@@ -4,6 +4,7 @@ portrait re-blurred at another strength."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 from flask import (
@@ -19,6 +20,7 @@ from flask import (
 from PIL import Image
 
 from ml.portrait.model import blur_background
+from ml.portrait.model import cutout as person_cutout
 from webapp.core import jobs
 from webapp.core.api import GONE, open_job, queued
 from webapp.core.kinds import FileUrl, enqueue
@@ -71,8 +73,9 @@ def result_urls(job: jobs.Job, result: dict, file_url: FileUrl) -> dict:
     result["faces"] = faces
     result["photo_url"] = file_url("photo.jpg")
     result["portrait_url"] = file_url("portrait.jpg")
-    result["cutout_url"] = file_url("cutout.png")
-    again = url_for("lookalikes_api.reblur", job_id=job.id) if result["portrait_url"] else None
+    has_portrait = result["portrait_url"] is not None
+    again = url_for("lookalikes_api.reblur", job_id=job.id) if has_portrait else None
+    result["cutout_url"] = url_for("lookalikes_api.cutout", job_id=job.id) if has_portrait else None
     result["reblur_url"] = again  # + ?strength=0-40&format=jpeg|png
     result["portrait_png_url"] = f"{again}?format=png" if again else None
     return result
@@ -110,22 +113,43 @@ def reblur(job_id: str):
     ext = "jpg" if fmt == "jpeg" else "png"
     path = job.dir / f"portrait-s{strength}.{ext}"
     if not path.exists():
-        mask_path, photo_path = job.dir / "mask.png", job.dir / "photo.jpg"
-        if not mask_path.exists() or not photo_path.exists():
-            abort(404, description="this job has no portrait")
-        mask = np.asarray(Image.open(mask_path), np.float32) / 255.0
-        out = blur_background(np.asarray(Image.open(photo_path).convert("RGB")), mask, strength,
-                              False)
-        picture = Image.fromarray(out) if isinstance(out, np.ndarray) else out
-        buffer = io.BytesIO()
-        picture.convert("RGB").save(buffer, "JPEG" if ext == "jpg" else "PNG", quality=92,
-                                    compress_level=1)
-        try:
-            jobs.write_file(path, buffer.getvalue())
-        except jobs.JobNotFound:
-            abort(404, description=GONE)
+        photo, mask = stored_portrait(job)
+        keep(path, Image.fromarray(blur_background(photo, mask, strength, False)))
+    return picture(path, f"lookalike-portrait.{ext}")
+
+
+@api_bp.get("/jobs/<job_id>/cutout")
+def cutout(job_id: str):
+    """The person on transparency (PNG), made from the stored mask when first asked for: the
+    worker's time goes to what the result page shows."""
+    job = open_job(job_id)
+    path = job.dir / "cutout.png"
+    if not path.exists():
+        keep(path, person_cutout(*stored_portrait(job)))
+    return picture(path, "lookalike-cutout.png")
+
+
+def stored_portrait(job: jobs.Job) -> tuple[np.ndarray, np.ndarray]:
+    """The job's photo (RGB uint8) and person mask (float32 in [0, 1]); 404 without them."""
+    mask_path, photo_path = job.dir / "mask.png", job.dir / "photo.jpg"
+    if not mask_path.exists() or not photo_path.exists():
+        abort(404, description="this job has no portrait")
+    return (np.asarray(Image.open(photo_path).convert("RGB")),
+            np.asarray(Image.open(mask_path), np.float32) / 255.0)
+
+
+def keep(path: Path, image: Image.Image) -> None:
+    """Store a picture made on request in its job (JPEG or PNG by the name)."""
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG" if path.suffix == ".jpg" else "PNG", quality=92,
+               compress_level=1)
+    try:
+        jobs.write_file(path, buffer.getvalue())
+    except jobs.JobNotFound:
+        abort(404, description=GONE)
+
+
+def picture(path: Path, download_name: str):
     download = request.args.get("download") == "1"
     return send_file(path, as_attachment=download,
-                     download_name=f"lookalike-portrait.{ext}" if download else None, max_age=0)
-
-
+                     download_name=download_name if download else None, max_age=0)
