@@ -107,7 +107,7 @@ def main() -> None:
             broker = f"sqla+sqlite:///{folder / 'broker.sqlite'}"
             backend = f"db+sqlite:///{folder / 'results.sqlite'}"
         stack = Stack(folder, gallery, broker, backend)
-        client = stack.app().test_client()
+        client = stack.app(UPLOAD_LIMIT="100000 per minute").test_client()
         photos = [selfie(n) for n in (12, 3, 100, 27, 51)]
 
         worker = stack.start_worker("single")  # one worker process, 2 torch threads

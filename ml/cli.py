@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"folders or archives (default for '{DEFAULT_GALLERY}': LFW + CFP + "
                    "Bollywood from the data directory)")
     p.add_argument("--actors", type=Path, help="file of actor names, one per line")
+    p.add_argument("--owner", metavar="USER",
+                   help="the web account it belongs to (stored as USER@NAME; without it the "
+                   "gallery is the server's, seen on the web by the admin alone)")
     p.set_defaults(run=cmd_gallery_build)
     p = gsub.add_parser("add", help="add photos (Person_Name/*.jpg folders) to NAME")
     p.add_argument("name")
@@ -309,8 +312,10 @@ def _print_report(name: str, report: dict) -> None:
 
 def cmd_gallery_build(args: argparse.Namespace) -> None:
     from ml.galleries.build import build, default_sources
+    from ml.galleries.store import owned_name
     from ml.progress import TqdmProgress
 
+    args.name = owned_name(args.owner, args.name)
     sources, actors = args.sources, args.actors
     if not sources:
         if args.name != DEFAULT_GALLERY:

@@ -59,3 +59,20 @@ def test_huge_photo_is_detected_in_original_coordinates():
     face = ml.main_face(ml.detect(big), big.shape[1], big.shape[0])
     small = ml.main_face(ml.detect(image), image.shape[1], image.shape[0])
     assert np.allclose(np.array(face.box) / 20, small.box, atol=6)
+
+
+def test_a_selfie_searched_at_640_px_gives_its_face_in_full_size_pixels():
+    """Selfies and family photos are searched on a smaller copy (faster); the boxes, points
+    and the embedding they give stay those of the full-size photo."""
+    from PIL import Image
+
+    from ml.faces.detection import SELFIE_SIDE
+
+    photo = Image.open(lfw("Tony_Blair", 1)).convert("RGB").resize((1024, 1024))
+    selfie = np.asarray(photo)
+    full = ml.main_face(ml.detect(selfie), 1024, 1024)
+    quick = ml.main_face(ml.detect(selfie, max_side=SELFIE_SIDE), 1024, 1024)
+    assert np.allclose(quick.box, full.box, atol=0.05 * full.width)
+    assert np.abs(quick.landmarks - full.landmarks).max() < 0.05 * full.width
+    vectors = ml.embed(selfie, [full, quick]).vectors
+    assert np.linalg.norm(vectors[0] - vectors[1]) < 0.2  # same-person threshold: 0.409

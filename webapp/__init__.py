@@ -50,4 +50,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     core.init_app(app)
     for feature in FEATURES:
         feature.init_app(app)
+    core.init_limits(app)
     return app

@@ -54,5 +54,29 @@ def from_environment(data: Path) -> dict:
         # Redis only: an unacknowledged task (its worker was killed) is redelivered after this.
         "VISIBILITY_TIMEOUT": env_int("LOOKALIKE_VISIBILITY_TIMEOUT", 300),
         "SECRET_KEY": os.environ.get("LOOKALIKE_SECRET_KEY"),
-        "SESSION_COOKIE_SAMESITE": "Lax",  # the session only holds the CSRF token
+        "SESSION_COOKIE_SAMESITE": "Lax",  # a cross-site form post carries no session
+        # Accounts (webapp.core.accounts): SQLite in the data directory, or any SQLAlchemy URL.
+        "DATABASE_URL": os.environ.get("LOOKALIKE_DATABASE_URL")
+        or f"sqlite:///{data / 'lookalike.db'}",
+        "SIGNUP": signup_mode(os.environ.get("LOOKALIKE_SIGNUP", "open")),
+        "REQUIRE_LOGIN": os.environ.get("LOOKALIKE_REQUIRE_LOGIN", "0").lower()
+        in ("1", "true", "yes", "on"),
+        # Abuse limits (webapp.core.limits): Flask-Limiter's "N per minute" strings.
+        "UPLOAD_LIMIT": os.environ.get("LOOKALIKE_UPLOAD_LIMIT", "60 per minute"),
+        "LOGIN_LIMIT": os.environ.get("LOOKALIKE_LOGIN_LIMIT", "5 per 15 minutes"),
+        "LOGIN_IP_LIMIT": os.environ.get("LOOKALIKE_LOGIN_IP_LIMIT", "30 per 15 minutes"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("LOOKALIKE_RATELIMIT_STORAGE")
+        or limiter_storage(os.environ.get("LOOKALIKE_BROKER_URL", "")),
     }
+
+
+def signup_mode(value: str) -> str:
+    mode = value.strip().lower()
+    if mode not in ("open", "closed", "invite"):
+        raise ValueError(f"LOOKALIKE_SIGNUP must be open, closed or invite, not {value!r}")
+    return mode
+
+
+def limiter_storage(broker: str) -> str:
+    """Redis when the app has one (limits shared by every web process), else in memory."""
+    return broker if broker.startswith(("redis://", "rediss://")) else "memory://"

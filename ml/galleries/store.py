@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 import unicodedata
 from collections import defaultdict
@@ -100,10 +101,37 @@ def galleries_dir() -> Path:
     return path
 
 
+# A gallery that belongs to a web account is stored as "OWNER@NAME" (the web app shows NAME to
+# OWNER alone; ``lookalike gallery build NAME --owner OWNER`` makes one); one without "@" is the
+# server's own (the web app's admin sees it).
+GALLERY_NAME = re.compile(r"([a-z0-9][a-z0-9_.-]{0,31}@)?[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
 def gallery_path(name: str) -> Path:
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
+    if not GALLERY_NAME.fullmatch(name):
         raise BadGalleryName(f"bad gallery name {name!r}: use letters, digits, '.', '_' or '-'")
     return galleries_dir() / name
+
+
+def owned_name(owner: str | None, name: str) -> str:
+    """The stored name of ``owner``'s gallery ``name`` (``name`` itself without an owner)."""
+    return f"{owner}@{name}" if owner else name
+
+
+def delete_gallery(name: str) -> bool:
+    """Remove a gallery: its link first (readers see it gone at once), then its versions."""
+    link = gallery_path(name)
+    versions = re.compile(rf"\.{re.escape(name)}\.(\d{{14}}\.[0-9a-f]{{8}}(\.building)?"
+                          r"|link\.[0-9a-f]{8}|build\.json|build\.lock)")
+    existed = link.is_symlink()
+    link.unlink(missing_ok=True)
+    for path in link.parent.iterdir():
+        if versions.fullmatch(path.name):
+            if path.is_symlink() or path.is_file():
+                path.unlink(missing_ok=True)
+            else:
+                shutil.rmtree(path, ignore_errors=True)
+    return existed
 
 
 def list_galleries() -> list[str]:

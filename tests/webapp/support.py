@@ -27,6 +27,46 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 
 
+PASSWORD = "correct horse battery"
+
+
+def csrf_token(client) -> str:
+    client.get("/login", follow_redirects=True)  # the sign-up page when there is no account
+    with client.session_transaction() as session:
+        return session["csrf"]
+
+
+def sign_up(client, username: str = "alice", password: str = PASSWORD):
+    """The client signed in as ``username``: signed up through the form (the first account
+    is the admin), or signed in when the account exists already."""
+    token = csrf_token(client)
+    form = {"csrf_token": token, "username": username, "password": password,
+            "confirm": password}
+    response = client.post("/signup", data=form)
+    if response.status_code != 303:  # taken (or sign-up closed): the account exists
+        response = client.post("/login", data=form)
+    assert response.status_code == 303, response.get_data(as_text=True)[:800]
+    return client
+
+
+def browser_sign_up(page, server: str, username: str = "alice",
+                    password: str = PASSWORD) -> None:
+    """The page signed in as ``username`` (signed up through the form if it is new)."""
+    page.goto(server + "/signup")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.fill("input[name=confirm]", password)
+    page.click("button:text-is('Create the account')")
+    page.wait_for_load_state()
+    if "is taken" in page.content():
+        page.goto(server + "/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password)
+        page.click("main button:text-is('Sign in')")
+        page.wait_for_load_state()
+    assert page.locator("#account-link").inner_text() == username
+
+
 def gallery_names() -> set[str]:
     return {p.replace("_", " ") for p in PEOPLE + ACTORS}
 

@@ -19,10 +19,10 @@ import pytest
 from PIL import Image
 
 from bench.clip import make_clip
-from ml.galleries.store import gallery_path
+from ml.galleries.store import delete_gallery, gallery_path, list_galleries
 from ml.paths import home
 from tests.support import lfw
-from tests.webapp.support import ARTIFACTS, DESKTOP, PHONE, wait_done
+from tests.webapp.support import ARTIFACTS, DESKTOP, PHONE, browser_sign_up, sign_up, wait_done
 
 CAST = ["Tony_Blair", "Colin_Powell", "Serena_Williams"]
 ENROL = range(2, 5)  # photos enrolled; photo 1 and 10 are held out
@@ -33,7 +33,14 @@ def photos(person: str, numbers=ENROL) -> list[tuple]:
 
 
 def versions(name: str) -> list[Path]:
-    return [p for p in (home() / "galleries").glob(f".{name}.*")]
+    return [p for p in (home() / "galleries").glob(f".*@{name}.*")]
+
+
+@pytest.fixture
+def client(app):
+    """Galleries, identify and screen time need an account: the admin's (who also sees the
+    server's own galleries, such as the test gallery)."""
+    return sign_up(app.test_client())
 
 
 @pytest.fixture
@@ -41,7 +48,9 @@ def cast_name():
     """A fresh gallery name; whatever the test leaves behind is removed."""
     name = f"webcast-{uuid.uuid4().hex[:8]}"
     yield name
-    gallery_path(name).unlink(missing_ok=True)
+    for stored in list_galleries():
+        if stored.endswith(f"@{name}"):
+            delete_gallery(stored)
     for version in versions(name):
         shutil.rmtree(version, ignore_errors=True)
 
@@ -123,7 +132,7 @@ def test_gallery_lifecycle_through_the_api(client, app, cast_name):
 
     assert client.delete(f"/api/v1/galleries/{cast_name}").status_code == 204
     assert client.get(f"/api/v1/galleries/{cast_name}").status_code == 404
-    assert not gallery_path(cast_name).is_symlink() and not versions(cast_name)
+    assert not gallery_path(f"alice@{cast_name}").is_symlink() and not versions(cast_name)
     assert client.delete(f"/api/v1/galleries/{cast_name}").status_code == 404
 
 
@@ -149,7 +158,7 @@ def test_gallery_bad_input_is_a_clear_4xx(client, form, status, words, tmp_path)
     response = client.post("/api/v1/galleries", data=form)
     assert response.status_code == status, response.get_json()
     assert words in response.get_json()["error"]
-    assert not gallery_path("ok-name").exists()
+    assert not gallery_path("alice@ok-name").exists()
 
 
 def test_built_in_galleries_are_refused(client, app, web_gallery):
@@ -240,7 +249,7 @@ def test_too_long_too_large_and_bad_options(tmp_path, web_gallery, clip):
     path, _ = clip
     base = {"DATA_DIR": tmp_path / "data", "GALLERY": web_gallery, "QUEUE": "cpu",
             "TESTING": True}
-    short = create_app({**base, "MAX_VIDEO_SECONDS": 5}).test_client()
+    short = sign_up(create_app({**base, "MAX_VIDEO_SECONDS": 5}).test_client())
 
     def post(client, **form):
         return client.post("/api/v1/screentime", data={
@@ -251,7 +260,7 @@ def test_too_long_too_large_and_bad_options(tmp_path, web_gallery, clip):
     assert post(short, fps="fast").status_code == 400
     assert "between 0.1 and 10" in post(short, fps="50").get_json()["error"]
     assert post(short, gallery="no-such").status_code == 404
-    tiny = create_app({**base, "MAX_VIDEO_MB": 0.01}).test_client()
+    tiny = sign_up(create_app({**base, "MAX_VIDEO_MB": 0.01}).test_client())
     large = post(tiny)
     assert large.status_code == 413 and "video is too large" in large.get_json()["error"]
     page = tiny.post("/screentime", data={"video": (open(path, "rb"), "scene.mp4")})
@@ -264,7 +273,7 @@ def test_too_long_too_large_and_bad_options(tmp_path, web_gallery, clip):
 def test_identify_and_screen_time_with_real_workers(embedded_stack, video_worker, clip,
                                                     cast_name):
     app = embedded_stack.app()
-    client = app.test_client()
+    client = sign_up(app.test_client())
     create_cast(client, cast_name)
 
     # The video is queued first, with no video worker yet: photos are not held up behind it.
@@ -354,10 +363,10 @@ def test_people_pages_in_a_browser(server, browser, video_worker, clip, cast_nam
                                    tmp_path):
     video_worker()
     page = browser.new_page(viewport=DESKTOP, accept_downloads=True)
+    browser_sign_up(page, server)  # (a 409 when the account exists: not this page's error)
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("dialog", lambda dialog: dialog.accept())
-
     page.goto(server + "/galleries")
     page.fill("input[name=name]", cast_name)
     page.fill("input[name=person]", "Tony Blair")
@@ -405,6 +414,7 @@ def test_people_pages_in_a_browser(server, browser, video_worker, clip, cast_nam
         page.click("text=CSV")
     assert "name,start_s,end_s,seconds" in Path(download.value.path()).read_text()
     phone = browser.new_page(viewport=PHONE)
+    browser_sign_up(phone, server)
     phone.goto(page.url)
     phone.wait_for_selector(".screen-table", timeout=30_000)
     phone.wait_for_load_state("networkidle")
@@ -427,6 +437,7 @@ def test_people_pages_in_a_browser(server, browser, video_worker, clip, cast_nam
 def test_a_bad_video_is_a_message_in_the_browser(server, browser, web_gallery,  # noqa: F811
                                                  tmp_path):
     page = browser.new_page(viewport=PHONE)
+    browser_sign_up(page, server)
     page.goto(server + f"/screentime?gallery={web_gallery}")
     bad = tmp_path / "holiday.mp4"
     bad.write_text("this is not a video")

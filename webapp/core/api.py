@@ -1,8 +1,8 @@
 """The core of the JSON API under ``/api/v1``: any job's status, files and deletion, gallery
 thumbnails, and the OpenAPI document. Features add their own routes (``/analyze``, ...).
 
-JSON clients send no CSRF token: a job id is the only key to a job (``webapp.core.security``
-refuses cross-site changes).
+JSON clients send no CSRF token (``webapp.core.security`` refuses cross-site changes). A
+visitor's job is reached by its random id alone; a signed-in user's job by its owner alone.
 """
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 
 from flask import Blueprint, abort, current_app, jsonify, request, send_file, url_for
+from werkzeug.exceptions import NotFound
 
-from ml.errors import BadGalleryName
 from ml.galleries.prepare import build_status
-from ml.galleries.store import gallery_path
 from webapp.core import jobs
+from webapp.core.accounts import current_username
+from webapp.core.galleries import existing, protected, stored_name
 from webapp.core.openapi import document
 from webapp.core.status import job_status
 
@@ -25,10 +26,28 @@ GONE = "no such job: it was deleted, it expired, or the id is wrong"
 
 
 def open_job(job_id: str) -> jobs.Job:
+    """The job, if the current user may see it: a visitor's job is anyone's who has its id; a
+    signed-in user's is theirs alone (404 to everyone else)."""
     try:
-        return jobs.open_job(current_app.config["DATA_DIR"], job_id)
+        job = jobs.open_job(current_app.config["DATA_DIR"], job_id)
     except jobs.JobNotFound:
         abort(404, description=GONE)
+    owner = job.meta.get("owner")
+    if owner is not None and owner != current_username():
+        abort(404, description=GONE)
+    return job
+
+
+def delete_job_now(job_id: str) -> bool:
+    """Delete the job the current user may see; False if there is none."""
+    try:
+        open_job(job_id)
+    except NotFound:
+        return False
+    if not jobs.delete(current_app.config["DATA_DIR"], job_id):
+        return False
+    current_app.extensions["celery"].AsyncResult(job_id).forget()
+    return True
 
 
 def queued(job: jobs.Job, page: str = "pages.job"):
@@ -45,9 +64,8 @@ def job(job_id: str):
 
 @bp.delete("/jobs/<job_id>")
 def delete_job(job_id: str):
-    if not jobs.delete(current_app.config["DATA_DIR"], job_id):
+    if not delete_job_now(job_id):
         abort(404, description=GONE)
-    current_app.extensions["celery"].AsyncResult(job_id).forget()
     return "", 204
 
 
@@ -70,11 +88,7 @@ def thumbnail(gallery: str, file: str):
     """A gallery identity's thumbnail; only gallery names and thumbnail names are accepted."""
     if not THUMB_FILE.fullmatch(file):
         abort(404, description="no such thumbnail")
-    try:
-        folder = gallery_path(gallery).resolve() / "thumbs"
-    except BadGalleryName:
-        abort(404, description="no such gallery")
-    path = folder / file
+    path = existing(gallery).resolve() / "thumbs" / file
     if not path.is_file():
         abort(404, description="no such thumbnail")
     return send_file(path, max_age=3600)
@@ -83,11 +97,8 @@ def thumbnail(gallery: str, file: str):
 @bp.get("/galleries/<gallery>/build")
 def gallery_build(gallery: str):
     """Where a gallery's build stands (the default gallery is prepared in the background)."""
-    try:
-        gallery_path(gallery)
-    except BadGalleryName:
-        abort(404, description="no such gallery")
-    return jsonify(build_status(gallery))
+    # the built-in ones exist before they are built; any other must be the user's (404)
+    return jsonify(build_status(gallery if gallery in protected() else stored_name(gallery)))
 
 
 @bp.get("/openapi.json")

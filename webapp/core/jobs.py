@@ -75,8 +75,10 @@ def jobs_root(data_dir: Path) -> Path:
     return Path(data_dir) / "jobs"
 
 
-def create(data_dir: Path, kind: str, uploads: list[bytes], options: dict, ttl: int) -> Job:
-    """A new job folder holding ``uploads``; the metadata is written last (it marks it whole)."""
+def create(data_dir: Path, kind: str, uploads: list[bytes], options: dict, ttl: int,
+           owner: str | None = None) -> Job:
+    """A new job folder holding ``uploads``; the metadata is written last (it marks it whole).
+    A signed-in user's job names its ``owner``: nobody else may open it."""
     job_id = secrets.token_hex(16)
     folder = jobs_root(data_dir) / job_id
     folder.mkdir(parents=True)
@@ -84,7 +86,7 @@ def create(data_dir: Path, kind: str, uploads: list[bytes], options: dict, ttl: 
         (folder / f"input-{n}").write_bytes(data)
     now = time.time()
     meta = {"id": job_id, "kind": kind, "created": now, "expires": now + ttl,
-            "inputs": len(uploads), "options": options}
+            "inputs": len(uploads), "options": options, "owner": owner}
     _write_json(folder / "meta.json", meta)
     return Job(job_id, folder, meta)
 
@@ -144,6 +146,17 @@ def sweep(data_dir: Path, now: float | None = None) -> int:
                 removed += 1
             continue
         if now >= meta["expires"] and delete(data_dir, folder.name):
+            removed += 1
+    return removed
+
+
+def delete_owned(data_dir: Path, owner: str) -> int:
+    """Delete every job of ``owner`` now (their account is being deleted); how many."""
+    removed = 0
+    root = jobs_root(data_dir)
+    for folder in root.iterdir() if root.exists() else ():
+        meta = _read_json(folder / "meta.json")
+        if meta is not None and meta.get("owner") == owner and delete(data_dir, folder.name):
             removed += 1
     return removed
 

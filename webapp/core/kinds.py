@@ -14,6 +14,7 @@ from celery import Task
 from flask import Flask, current_app
 
 from webapp.core import jobs
+from webapp.core.accounts import current_username
 
 FileUrl = Callable[[str | None], str | None]
 
@@ -46,6 +47,7 @@ def queue_of(app: Flask, kind: JobKind) -> str:
 def enqueue(kind: str, uploads: list[bytes], options: dict, ttl: int | None = None) -> jobs.Job:
     """Store the uploads as a new job and queue its task (routed by the Celery app)."""
     config = current_app.config
-    job = jobs.create(config["DATA_DIR"], kind, uploads, options, ttl or config["JOB_TTL"])
+    job = jobs.create(config["DATA_DIR"], kind, uploads, options, ttl or config["JOB_TTL"],
+                      owner=current_username())
     kinds()[kind].task.apply_async(args=[job.id], task_id=job.id)
     return job

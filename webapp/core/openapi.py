@@ -15,12 +15,23 @@ JOB_ID = {"name": "job_id", "in": "path", "required": True,
           "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}}
 ERROR = {"description": "bad input or no such thing",
          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+UNAUTHORIZED = {"description": "needs an account: sign in, or send 'Authorization: Bearer KEY'",
+                "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Error"}}}}
 QUEUED = {"description": "queued; poll status_url",
           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Queued"}}}}
 
 # A feature's piece: config -> {"paths": {...}, "schemas": {...}, "result": {...}} where
 # "result" holds the properties its jobs add to a job's result.
 Piece = Callable[[dict], dict]
+
+
+def needs_account(paths: dict) -> dict:
+    """Mark every operation of ``paths`` as needing an account (it may answer 401)."""
+    for operations in paths.values():
+        for operation in operations.values():
+            operation["responses"]["401"] = UNAUTHORIZED
+    return paths
 
 
 def add_paths(app: Flask, piece: Piece) -> None:
@@ -41,10 +52,18 @@ def document() -> dict:
         "info": {"title": "Lookalike API", "version": "1.0.0",
                  "description": "Celebrity lookalikes, emotions, portrait mode and family "
                  f"resemblance, computed by background workers. Jobs and their files are "
-                 f"deleted {config['JOB_TTL']} s after upload. {limit}"},
+                 f"deleted {config['JOB_TTL']} s after upload. {limit} Galleries, identify "
+                 "and screen time act for an account: send one of its API keys as "
+                 "'Authorization: Bearer KEY' (made on the account page), or use the "
+                 "session of a signed-in browser. Over a rate limit: 429 with Retry-After."},
         "servers": [{"url": "/api/v1"}],
+        # Optional everywhere ({} = also without): visitors may find lookalikes.
+        "security": [{}, {"apiKey": []}],
         "paths": dict(sorted(paths.items())),
-        "components": {"schemas": {
+        "components": {"securitySchemes": {
+            "apiKey": {"type": "http", "scheme": "bearer",
+                       "description": "a personal API key from the account page; a wrong "
+                       "or revoked key is 401"}}, "schemas": {
             "Error": {"type": "object", "required": ["error"],
                       "properties": {"error": {"type": "string"}}},
             "Queued": {"type": "object", "required": ["job", "status_url"], "properties": {

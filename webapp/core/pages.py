@@ -8,8 +8,8 @@ import time
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from webapp.core import jobs
-from webapp.core.api import open_job
-from webapp.core.galleries import choices, default_choice
+from webapp.core.api import delete_job_now, open_job
+from webapp.core.galleries import choices, default_choice, shown_name
 from webapp.core.kinds import kinds
 
 bp = Blueprint("pages", __name__)
@@ -30,6 +30,12 @@ def duration_words(seconds: int) -> str:
 def template_globals() -> dict:
     config = current_app.config
     return {"max_upload_mb": config["MAX_UPLOAD_MB"], "keep_for": duration_words(config["JOB_TTL"])}
+
+
+@bp.app_template_filter("shown_name")
+def shown_name_filter(stored: str) -> str:
+    """A gallery's name as its owner sees it (``alice@family`` → ``family``)."""
+    return shown_name(stored)
 
 
 @bp.before_app_request
@@ -71,8 +77,7 @@ def kind_page(job_id: str, kind: str):
 
 @bp.post("/jobs/<job_id>/delete")
 def delete(job_id: str):
-    if jobs.delete(current_app.config["DATA_DIR"], job_id):
-        current_app.extensions["celery"].AsyncResult(job_id).forget()
+    if delete_job_now(job_id):
         flash("Your photo and its results were deleted.")
     else:
         flash("That job was already gone.")

@@ -1,5 +1,6 @@
 """The same protection for every route: CSRF tokens on page forms, a same-site check on API
-calls that change something, and strict response headers (CSP: no inline script)."""
+calls that change something with a cookie's authority (API-key calls need none), and strict
+response headers (CSP: no inline script)."""
 
 from __future__ import annotations
 
@@ -40,9 +41,11 @@ def check_same_site() -> None:
         raise UserError("requests from other sites may not change galleries or queue work", 403)
 
 
-def upload_limit(app: Flask, endpoint: str, megabytes: int) -> None:
-    """Requests to ``endpoint`` may be this large (videos are larger than photos)."""
-    app.extensions.setdefault("upload_limits", {})[endpoint] = megabytes * 1024 * 1024
+def upload_limit(app: Flask, endpoint: str, megabytes: int | None = None) -> None:
+    """``endpoint`` takes uploads (rate-limited by ``webapp.core.limits``), at most this large
+    (None: ``MAX_UPLOAD_MB``; videos are larger than photos)."""
+    size = megabytes * 1024 * 1024 if megabytes is not None else None
+    app.extensions.setdefault("upload_limits", {})[endpoint] = size
 
 
 def init_app(app: Flask) -> None:
@@ -51,10 +54,12 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def protect() -> None:
-        if request.endpoint in limits:  # before anything reads the body
+        if limits.get(request.endpoint) is not None:  # before anything reads the body
             request.max_content_length = limits[request.endpoint]
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return
+        if request.path.startswith("/api/") and "Authorization" in request.headers:
+            return  # an API key: no cookie's authority, no cross-site risk (checked next)
         if request.path.startswith("/api/"):
             check_same_site()
         else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import current_app, url_for
 
 from webapp.core import jobs
+from webapp.core.galleries import shown_name
 from webapp.core.kinds import kinds
 
 
@@ -54,5 +55,6 @@ def with_urls(job: jobs.Job, result: dict) -> dict:
 
 
 def thumbnail_url(gallery: str, file: str | None) -> str | None:
-    """Where a gallery person's thumbnail is served (lookalikes, identify, galleries)."""
-    return url_for("api.thumbnail", gallery=gallery, file=file) if file else None
+    """Where a gallery person's thumbnail is served (lookalikes, identify, galleries); the
+    gallery by its stored name or the one its owner sees."""
+    return url_for("api.thumbnail", gallery=shown_name(gallery), file=file) if file else None

@@ -25,6 +25,7 @@ from ml.galleries.prepare import build_status, prepare_default_gallery
 from ml.galleries.store import DEFAULT_GALLERY, Gallery, gallery_path
 from ml.images import open_image
 from webapp.core import jobs
+from webapp.core.galleries import shown_name
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +76,8 @@ def prepare_gallery() -> dict:
 
 
 def gone_gallery(name: str) -> str:
-    return (f"the gallery '{name}' no longer exists (it was deleted); choose another one and "
-            "try again")
+    return (f"the gallery '{shown_name(name)}' no longer exists (it was deleted); choose "
+            "another one and try again")
 
 
 def gallery(name: str) -> Gallery:

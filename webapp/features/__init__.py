@@ -4,6 +4,6 @@ other (checked by import-linter); adding one is adding a package here and to ``F
 
 from __future__ import annotations
 
-from webapp.features import family, galleries, identify, lookalikes, screentime
+from webapp.features import accounts, family, galleries, identify, lookalikes, screentime
 
-FEATURES = (lookalikes, family, galleries, identify, screentime)
+FEATURES = (lookalikes, family, galleries, identify, screentime, accounts)

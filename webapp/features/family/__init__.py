@@ -8,6 +8,7 @@ from flask import Flask
 from webapp.core.errors import form_page
 from webapp.core.kinds import JobKind, register
 from webapp.core.openapi import add_paths
+from webapp.core.security import upload_limit
 from webapp.features.family import openapi, tasks, views
 
 
@@ -16,4 +17,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(views.api_bp)
     form_page(app, "family", views.form)
+    for endpoint in ("family.post", "family_api.family_api"):
+        upload_limit(app, endpoint)
     add_paths(app, openapi.paths)

@@ -7,6 +7,7 @@ from flask import Flask
 
 from webapp.core.errors import form_page
 from webapp.core.openapi import add_paths
+from webapp.core.security import upload_limit
 from webapp.features.galleries import openapi, views
 
 
@@ -14,4 +15,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(views.api_bp)
     form_page(app, "galleries", views.form)
+    for endpoint in ("galleries.create",
+                     "galleries.add_person",
+                     "galleries_api.create_gallery",
+                     "galleries_api.people_add"):
+        upload_limit(app, endpoint)
     add_paths(app, openapi.paths)

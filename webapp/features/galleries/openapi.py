@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from webapp.core.openapi import ERROR
+from webapp.core.openapi import ERROR, needs_account
 
 GALLERY = {"name": "gallery", "in": "path", "required": True,
            "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"}}
@@ -31,7 +31,7 @@ def paths(config: dict) -> dict:
               "items": {"type": "string", "format": "binary"},
               "description": "photos of the person (JPEG, PNG, WebP, GIF, BMP or TIFF), one "
               "face each ideally; with several faces the likeliest is used"}
-    return {"paths": {
+    return {"paths": needs_account({
         "/galleries": {
             "get": {"summary": "All galleries, each with its first few people",
                     "responses": {"200": {"description": "the galleries", "content": {
@@ -70,4 +70,4 @@ def paths(config: dict) -> dict:
             "parameters": [GALLERY, PERSON],
             "responses": {"204": {"description": "removed"}, "403": ERROR, "404": ERROR,
                           "409": ERROR}}},
-    }}
+    })}

@@ -29,13 +29,10 @@ from werkzeug.datastructures import FileStorage
 
 from ml.errors import NoFaces
 from ml.galleries.build import add, build, remove
-from ml.galleries.store import (
-    display_name,
-    gallery_path,
-    person_key,
-)
+from ml.galleries.store import delete_gallery, display_name, gallery_path, owned_name, person_key
+from webapp.core.accounts import current_username
 from webapp.core.errors import UserError
-from webapp.core.galleries import describe, existing, protected
+from webapp.core.galleries import describe, protected, stored_name
 from webapp.core.uploads import check_image
 
 # Gallery names made here: no dots (a dot would make "family" and "family.old" share
@@ -46,23 +43,33 @@ SUFFIXES = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF"
             "BMP": ".bmp", "TIFF": ".tif"}
 
 
-def editable(name: str) -> Path:
-    """The gallery's link if the web may change it: never the built-in ones (403, even
-    before they are built)."""
+def editable(name: str) -> str:
+    """The stored name of the user's gallery ``name`` if the web may change it: never the
+    built-in ones (403, even before they are built); another user's is 404."""
     if name in protected():
         raise UserError(f"the '{name}' gallery is built in and cannot be changed from the web; "
                           "create a gallery of your own", 403)
-    return existing(name)
+    return stored_name(name)
+
+
+def taken(name: str) -> bool:
+    """Does the user already see a gallery called ``name``?"""
+    try:
+        stored_name(name)
+    except UserError:
+        return False
+    return True
 
 
 def new_name(name: str) -> str:
+    """The stored name for the user's new gallery ``name`` (only their own names can clash)."""
     name = (name or "").strip()
     if not NEW_NAME.fullmatch(name):
         raise UserError("name the gallery with 1-40 letters, digits, '-' or '_' (starting "
                           "with a letter or digit)")
-    if name in protected() or gallery_path(name).is_symlink():
+    if name in protected() or taken(name):
         raise UserError(f"a gallery named '{name}' already exists", 409)
-    return name
+    return owned_name(current_username(), name)
 
 
 def person_folder(name: str) -> str:
@@ -146,15 +153,15 @@ def enrolment(person: str, labels: dict[str, str], report: dict) -> dict:
 
 def create(name: str, person: str, files: list[FileStorage]) -> dict:
     """A new gallery holding its first person (a gallery cannot be empty)."""
-    name = new_name(name)
+    stored = new_name(name)
     folder = person_folder(person)
     photos = read_photos(files)
-    with locked(name):
-        if gallery_path(name).is_symlink():
+    with locked(stored):
+        if gallery_path(stored).is_symlink():
             raise UserError(f"a gallery named '{name}' already exists", 409)
         with staged(folder, photos) as (root, labels):
             try:
-                data = build(name, [root])
+                data = build(stored, [root])
             except NoFaces:  # no face in any photo: build writes nothing
                 raise UserError(f"no face was found in any photo of {display_name(folder)}: "
                                   "the gallery was not created") from None
@@ -164,22 +171,22 @@ def create(name: str, person: str, files: list[FileStorage]) -> dict:
 
 def add_person(name: str, person: str, files: list[FileStorage]) -> dict:
     """Add a person (or more photos of someone already there, matched by name)."""
-    editable(name)
+    stored = editable(name)
     folder = person_folder(person)
     photos = read_photos(files)
-    with locked(name):
+    with locked(stored):
         editable(name)  # deleted while we waited
         with staged(folder, photos) as (root, labels):
-            report = add(name, [root]).report
+            report = add(stored, [root]).report
             summary = enrolment(display_name(folder), labels, report)
     return {**describe(name), "added": summary}
 
 
 def remove_person(name: str, person: str) -> str:
     """Remove one person (by name or key); the last one cannot go (delete the gallery)."""
-    editable(name)
+    stored = editable(name)
     key = person_key(person or "")
-    with locked(name):
+    with locked(stored):
         people = describe(name)["people"]
         match = [p for p in people if p["key"] == key]
         if not key or not match:
@@ -187,22 +194,12 @@ def remove_person(name: str, person: str) -> str:
         if len(people) == 1:
             raise UserError(f"{match[0]['name']} is the only person in '{name}': delete the "
                               "gallery instead", 409)
-        remove(name, [key])
+        remove(stored, [key])
     return match[0]["name"]
 
 
 def delete(name: str) -> None:
     """Remove the gallery: its link first (readers see it gone at once), then its versions."""
-    link = editable(name)
-    versions = re.compile(rf"\.{re.escape(name)}\.(\d{{14}}\.[0-9a-f]{{8}}(\.building)?"
-                          r"|link\.[0-9a-f]{8})")
-    with locked(name):
-        link.unlink(missing_ok=True)
-        for path in link.parent.iterdir():
-            if versions.fullmatch(path.name):
-                if path.is_symlink() or path.is_file():
-                    path.unlink(missing_ok=True)
-                else:
-                    shutil.rmtree(path, ignore_errors=True)
-
-
+    stored = editable(name)
+    with locked(stored):
+        delete_gallery(stored)

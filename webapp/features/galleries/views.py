@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 
+from webapp.core.accounts import require_account
 from webapp.core.errors import UserError
 from webapp.core.galleries import describe, listing
 from webapp.core.status import thumbnail_url
@@ -12,6 +13,8 @@ from webapp.features.galleries import store
 
 bp = Blueprint("galleries", __name__)
 api_bp = Blueprint("galleries_api", __name__, url_prefix="/api/v1")
+bp.before_request(require_account)  # what it stores is the user's alone
+api_bp.before_request(require_account)
 
 
 def gallery_urls(info: dict) -> dict:

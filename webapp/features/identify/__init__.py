@@ -8,6 +8,7 @@ from flask import Flask
 from webapp.core.errors import form_page
 from webapp.core.kinds import JobKind, register
 from webapp.core.openapi import add_paths
+from webapp.core.security import upload_limit
 from webapp.features.identify import openapi, tasks, views
 
 
@@ -17,4 +18,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(views.api_bp)
     form_page(app, "identify", views.form)
+    for endpoint in ("identify.identify_post", "identify_api.identify_api"):
+        upload_limit(app, endpoint)
     add_paths(app, openapi.paths)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from webapp.core.openapi import ERROR, QUEUED
+from webapp.core.openapi import ERROR, QUEUED, needs_account
 
 
 def paths(config: dict) -> dict:
-    return {"paths": {
+    return {"paths": needs_account({
         "/identify": {"post": {
             "summary": "Queue a photo: every face named from a gallery, or 'unknown'",
             "description": "The result (GET status_url) has faces [{box, name, known, "
@@ -18,4 +18,4 @@ def paths(config: dict) -> dict:
                     "gallery": {"type": "string"}}}}}},
             "responses": {"202": QUEUED, "400": ERROR, "404": ERROR, "413": ERROR,
                           "415": ERROR}}},
-    }}
+    })}

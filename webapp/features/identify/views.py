@@ -7,8 +7,9 @@ from flask import Blueprint, redirect, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from webapp.core import jobs
+from webapp.core.accounts import require_account
 from webapp.core.api import queued
-from webapp.core.galleries import chosen
+from webapp.core.galleries import chosen, shown_name
 from webapp.core.kinds import FileUrl, enqueue
 from webapp.core.pages import gallery_form, kind_page
 from webapp.core.status import thumbnail_url
@@ -16,6 +17,8 @@ from webapp.core.uploads import form_field, read_image
 
 bp = Blueprint("identify", __name__)
 api_bp = Blueprint("identify_api", __name__, url_prefix="/api/v1")
+bp.before_request(require_account)  # what it stores is the user's alone
+api_bp.before_request(require_account)
 
 
 def start(form: MultiDict, files: MultiDict) -> jobs.Job:
@@ -29,6 +32,7 @@ def result_urls(job: jobs.Job, result: dict, file_url: FileUrl) -> dict:
     result["drawn_url"] = file_url("identified.jpg")
     result["faces"] = [{**f, "photo_url": thumbnail_url(result["gallery"], f.get("thumbnail"))}
                        for f in result["faces"]]
+    result["gallery"] = shown_name(result["gallery"])
     return result
 
 

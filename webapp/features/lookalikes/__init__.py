@@ -9,6 +9,7 @@ from flask import Flask
 from webapp.core.errors import form_page
 from webapp.core.kinds import JobKind, register
 from webapp.core.openapi import add_paths
+from webapp.core.security import upload_limit
 from webapp.features.lookalikes import openapi, tasks, views
 
 
@@ -18,4 +19,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(views.api_bp)
     form_page(app, "lookalikes", views.form)
+    for endpoint in ("lookalikes.analyze", "lookalikes_api.analyze_api"):
+        upload_limit(app, endpoint)
     add_paths(app, openapi.paths)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from webapp.core.openapi import ERROR, QUEUED
+from webapp.core.openapi import ERROR, QUEUED, needs_account
 
 
 def paths(config: dict) -> dict:
     video_limit = (f"Videos up to {config['MAX_VIDEO_MB']} MB and "
                    f"{config['MAX_VIDEO_SECONDS']:.0f} s; longer or larger ones are refused "
                    "(400 / 413), as are files that are not a video OpenCV can decode (415).")
-    return {"paths": {
+    return {"paths": needs_account({
         "/screentime": {"post": {
             "summary": "Queue a video: seconds on screen per gallery person",
             "description": "Runs on the video queue, with progress (step - 1 of steps frames "
@@ -26,4 +26,4 @@ def paths(config: dict) -> dict:
                             "description": "frames sampled per second of video"}}}}}},
             "responses": {"202": QUEUED, "400": ERROR, "404": ERROR, "413": ERROR,
                           "415": ERROR}}},
-    }}
+    })}

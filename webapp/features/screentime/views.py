@@ -19,15 +19,18 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ml.errors import VideoError
 from ml.video.screentime import open_video
 from webapp.core import jobs
+from webapp.core.accounts import require_account
 from webapp.core.api import queued
 from webapp.core.errors import UserError, user_error, wants_json
-from webapp.core.galleries import chosen
+from webapp.core.galleries import chosen, shown_name
 from webapp.core.kinds import FileUrl, enqueue
 from webapp.core.pages import gallery_form, kind_page
 from webapp.core.uploads import form_field, number_field
 
 bp = Blueprint("screentime", __name__)
 api_bp = Blueprint("screentime_api", __name__, url_prefix="/api/v1")
+bp.before_request(require_account)  # what it stores is the user's alone
+api_bp.before_request(require_account)
 
 DEFAULT_FPS = 2.0
 MAX_FPS = 10.0
@@ -71,6 +74,7 @@ def result_urls(job: jobs.Job, result: dict, file_url: FileUrl) -> dict:
     result["timeline_url"] = file_url("timeline.png")
     result["sheet_url"] = file_url("contact.jpg")
     result["csv_url"] = file_url("screentime.csv")
+    result["gallery"] = shown_name(result["gallery"])
     return result
 
 
