@@ -167,6 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where to write the weights (default: the shipped file)")
         p.add_argument("--log", type=Path, help="also append each epoch's JSON line to this file")
         p.set_defaults(run=run)
+        if model == "emotion":
+            p.add_argument("--width", type=int, default=24, help="channels of the first stage")
+            p.add_argument("--blocks", default="1,1,1,1", help="residual blocks per stage")
+            p.add_argument("--mixup", type=float, default=0.0, help="mixup alpha (0: off)")
+            p.add_argument("--resume", action="store_true",
+                           help="carry on the run stopped at OUT (its .state.pt, same settings)")
     return parser
 
 
@@ -619,9 +625,17 @@ def cmd_train_emotion(args: argparse.Namespace) -> None:
             with open(args.log, "a") as f:
                 f.write(line + "\n")
 
+    try:
+        blocks = tuple(int(b) for b in args.blocks.split(","))
+    except ValueError:
+        raise CliError("--blocks: numbers separated by commas, such as 1,2,2,1") from None
     progress = TqdmProgress(unit="batch")
-    best = train(args.out or WEIGHTS, epochs=args.epochs, seed=args.seed, progress=progress,
-                 log=log)
+    try:
+        best = train(args.out or WEIGHTS, epochs=args.epochs, seed=args.seed, width=args.width,
+                     blocks=blocks, mixup=args.mixup, resume=args.resume, progress=progress,
+                     log=log)
+    except ValueError as exc:  # --resume of a run with other settings
+        raise CliError(str(exc)) from None
     progress.close()
     print(f"best validation accuracy {best['validation_accuracy']:.4f} at epoch "
           f"{best['epoch']}; weights in {args.out or WEIGHTS}")
