@@ -187,6 +187,12 @@ horizontal flip, brightness/contrast jitter, random erasing (half of the images)
 Best epoch {metrics["epoch"]}: train accuracy (augmented) {100 * metrics["train_accuracy"]:.1f}%.
 `make train-emotion` writes the per-epoch log to `docs/emotion_training_log.jsonl`; the
 checkpoint itself records its epoch, metrics and validation confusion matrix.
+After every epoch the whole training state (network, optimiser, learning-rate schedule, random
+state, history) is saved beside the weights as `<out>.state.pt`;
+`lookalike train emotion --out W.pt --resume` carries on a stopped run with the same settings
+and ends with the same weights as an uninterrupted one (checked: 2 epochs straight and 1 epoch,
+stop, resume, 1 epoch give identical tensors). Wider and deeper networks and mixup are options
+(`--width 32 --blocks 1,2,2,1 --mixup 0.2`) for the longer runs this card's goal needs.
 
 ## Metrics (FER2013 validation, {n_val} crops)
 Accuracy **{100 * fer["accuracy"]:.2f}%** (the project's goal is 73%; single networks in the
