@@ -127,6 +127,9 @@ def _cascade(images: torch.Tensor, mtcnn, min_face: int = MIN_FACE,
     while shortest * scale >= 12:
         scales.append(scale)
         scale *= mtcnn.factor
+    if not scales:  # smaller than the smallest face looked for: nothing to find
+        empty = (np.zeros((0, 5), np.float32), np.zeros((0, 5, 2), np.float32))
+        return [empty for _ in range(n)]
 
     # Stage 1: P-Net over the image pyramid proposes boxes.
     boxes, owner = [], []
