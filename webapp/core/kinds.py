@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 
 from celery import Task
 from flask import Flask, current_app
+from kombu.exceptions import OperationalError
 
 from webapp.core import jobs
 from webapp.core.accounts import current_username
+from webapp.core.errors import UserError
 
 FileUrl = Callable[[str | None], str | None]
 
@@ -49,5 +51,10 @@ def enqueue(kind: str, uploads: list[bytes], options: dict, ttl: int | None = No
     config = current_app.config
     job = jobs.create(config["DATA_DIR"], kind, uploads, options, ttl or config["JOB_TTL"],
                       owner=current_username())
-    kinds()[kind].task.apply_async(args=[job.id], task_id=job.id)
+    try:
+        kinds()[kind].task.apply_async(args=[job.id], task_id=job.id)
+    except OperationalError:  # the broker is down (restarting, say): keep nothing, say so
+        jobs.delete(config["DATA_DIR"], job.id)
+        raise UserError("The work queue cannot be reached just now, so nothing was kept: "
+                        "please try again in a minute.", 503) from None
     return job

@@ -18,12 +18,22 @@ ERROR = {"description": "bad input or no such thing",
 UNAUTHORIZED = {"description": "needs an account: sign in, or send 'Authorization: Bearer KEY'",
                 "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/Error"}}}}
+UNAVAILABLE = {"description": "the work queue cannot be reached; nothing was kept",
+               "content": {"application/json": {
+                   "schema": {"$ref": "#/components/schemas/Error"}}}}
+TOO_MANY = {"description": "over a rate limit; Retry-After says when to try again",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 QUEUED = {"description": "queued; poll status_url",
           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Queued"}}}}
 
 # A feature's piece: config -> {"paths": {...}, "schemas": {...}, "result": {...}} where
 # "result" holds the properties its jobs add to a job's result.
 Piece = Callable[[dict], dict]
+
+
+def request_body_is_upload(operation: dict) -> bool:
+    return "multipart/form-data" in operation.get("requestBody", {}).get("content", {})
 
 
 def needs_account(paths: dict) -> dict:
@@ -47,6 +57,12 @@ def document() -> dict:
         paths.update(part.get("paths", {}))
         schemas.update(part.get("schemas", {}))
         result.update(part.get("result", {}))
+    for operations in paths.values():
+        for operation in operations.values():
+            if "202" in operation["responses"]:  # it queues work: the broker may be down
+                operation["responses"]["503"] = UNAVAILABLE
+            if request_body_is_upload(operation):  # uploads are rate-limited
+                operation["responses"]["429"] = TOO_MANY
     return {
         "openapi": "3.1.0",
         "info": {"title": "Lookalike API", "version": "1.0.0",

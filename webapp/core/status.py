@@ -3,11 +3,15 @@ error file) and its Celery task state, with its kind's stages and result URLs.""
 
 from __future__ import annotations
 
+import logging
+
 from flask import current_app, url_for
 
 from webapp.core import jobs
 from webapp.core.galleries import shown_name
 from webapp.core.kinds import kinds
+
+log = logging.getLogger(__name__)
 
 
 def job_status(job: jobs.Job) -> dict:
@@ -23,7 +27,13 @@ def job_status(job: jobs.Job) -> dict:
         body.update(status="failed", error=error["error"])
         return body
     task = current_app.extensions["celery"].AsyncResult(job.id)
-    meta = task.backend.get_task_meta(task.id)  # state and info in one read, not two
+    try:
+        meta = task.backend.get_task_meta(task.id)  # state and info in one read, not two
+    except Exception:  # the result store is down (Redis restarting): the job itself is kept
+        log.warning("job %s: the result store cannot be reached", job.id, exc_info=True)
+        body.update(status="queued", progress=0.0,
+                    detail="the work queue cannot be reached just now; your job is kept")
+        return body
     state, info = meta["status"], meta.get("result")
     if state == "PROGRESS" and isinstance(info, dict) and "stage" in info:
         body.update(status="running", stage=info["stage"],

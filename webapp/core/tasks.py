@@ -55,9 +55,8 @@ def wait_for_gallery(task: Task, name: str, stages: tuple[str, ...]) -> Gallery:
         detail = "Preparing the celebrity gallery"
         if status["total"]:
             detail += f": {status['done']:,} of {status['total']:,} photos"
-        task.update_state(state="PROGRESS", meta={
-            "stage": "gallery", "step": stages.index("gallery") + 1, "steps": len(stages),
-            "detail": detail})
+        show_progress(task, {"stage": "gallery", "step": stages.index("gallery") + 1,
+                             "steps": len(stages), "detail": detail})
         time.sleep(2.0)
 
 
@@ -129,9 +128,18 @@ class Reporter:
             self.timings[self.stage] = round(now - self.since, 3)
         self.stage, self.since = stage, now
         if stage is not None:
-            self.task.update_state(state="PROGRESS", meta={
-                "stage": stage, "step": self.stages.index(stage) + 1,
-                "steps": len(self.stages)})
+            show_progress(self.task, {"stage": stage, "step": self.stages.index(stage) + 1,
+                                      "steps": len(self.stages)})
+
+
+def show_progress(task: Task, meta: dict) -> None:
+    """Publish the task's progress; best effort: a result store that is down for a moment
+    (Redis restarting) must not fail the work, whose result is written to the job's folder."""
+    try:
+        task.update_state(state="PROGRESS", meta=meta)
+    except Exception:
+        log.warning("progress of %s not published: the result store is unreachable",
+                    task.request.id, exc_info=True)
 
 
 def save(image: Image.Image, path: Path, **options: object) -> None:

@@ -11,7 +11,7 @@ from ml.galleries.identify import identify as name_faces
 from ml.galleries.identify import open_set_rule
 from ml.render.identified import draw_identifications
 from webapp.core import jobs
-from webapp.core.tasks import gallery, gone_gallery, load_photo, run_job
+from webapp.core.tasks import gallery, gone_gallery, load_photo, run_job, show_progress
 
 STAGES = ("identify",)
 
@@ -25,7 +25,7 @@ def identify(self, job_id: str) -> dict:
 
 def _identify(task, job: jobs.Job) -> dict:
     name = job.meta["options"]["gallery"]
-    task.update_state(state="PROGRESS", meta={"stage": "identify", "step": 1, "steps": 1})
+    show_progress(task, {"stage": "identify", "step": 1, "steps": 1})
     try:
         people = gallery(name)
     except GalleryNotFound:

@@ -12,7 +12,7 @@ from ml.errors import GalleryNotFound, VideoError
 from ml.video.screentime import contact_sheet, timeline_chart, write_csv
 from ml.video.screentime import screentime as measure
 from webapp.core import jobs
-from webapp.core.tasks import gallery, gone_gallery, run_job
+from webapp.core.tasks import gallery, gone_gallery, run_job, show_progress
 
 STAGES = ("frames",)
 PROGRESS_EVERY = 0.5  # seconds between progress writes to the result backend
@@ -43,8 +43,7 @@ def _screentime(task, job: jobs.Job) -> dict:
         now = time.monotonic()
         if now - last >= PROGRESS_EVERY or done == total:
             last = now
-            task.update_state(state="PROGRESS", meta={"stage": stage, "step": done + 1,
-                                                      "steps": max(1, total)})
+            show_progress(task, {"stage": stage, "step": done + 1, "steps": max(1, total)})
 
     try:
         result = measure(job.input(), people, fps=options["fps"],
