@@ -28,6 +28,7 @@ from werkzeug.serving import make_server
 from ml.galleries.store import delete_gallery, list_galleries
 from tests import hostile
 from tests.support import lfw
+from tests.webapp.support import Stack
 from webapp.core import accounts
 
 pytestmark = pytest.mark.integration
@@ -42,9 +43,14 @@ schemathesis.openapi.format("binary", st.sampled_from(UPLOADS))
 
 
 @pytest.fixture(scope="module")
-def fuzzed(embedded_stack):
-    """A real HTTP server on the embedded stack (its worker runs the jobs) and an API key."""
-    app = embedded_stack.app(UPLOAD_LIMIT="100000 per minute")
+def fuzzed(tmp_path_factory, web_gallery):
+    """A real HTTP server with a worker of its own (the fuzzer's hundreds of jobs must not
+    queue up in front of other tests') and an API key."""
+    folder = tmp_path_factory.mktemp("fuzz")
+    stack = Stack(folder, web_gallery, f"sqla+sqlite:///{folder / 'broker.sqlite'}",
+                  f"db+sqlite:///{folder / 'results.sqlite'}")
+    stack.start_worker("fuzz")
+    app = stack.app(UPLOAD_LIMIT="100000 per minute")
     with app.app_context():
         user = accounts.db.session.scalar(
             accounts.select(accounts.User).where(accounts.User.username == "fuzzer"))
@@ -55,6 +61,7 @@ def fuzzed(embedded_stack):
     url = f"http://127.0.0.1:{httpd.server_port}"
     yield url, {"Authorization": f"Bearer {key}"}
     httpd.shutdown()
+    stack.stop()
     for stored in list_galleries():
         if stored.startswith("fuzzer@"):
             delete_gallery(stored)
