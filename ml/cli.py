@@ -167,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where to write the weights (default: the shipped file)")
         p.add_argument("--log", type=Path, help="also append each epoch's JSON line to this file")
         p.set_defaults(run=run)
+        if model == "portrait":
+            p.add_argument("--paste", type=float, default=0.0,
+                           help="probability of copy-paste compositing per photo (0: off)")
         if model == "emotion":
             p.add_argument("--width", type=int, default=24, help="channels of the first stage")
             p.add_argument("--blocks", default="1,1,1,1", help="residual blocks per stage")
@@ -657,8 +660,8 @@ def cmd_train_portrait(args: argparse.Namespace) -> None:
 
     progress = TqdmProgress(unit="batch")
     try:
-        best = train(args.out or WEIGHTS, epochs=args.epochs, seed=args.seed, progress=progress,
-                     log=log)
+        best = train(args.out or WEIGHTS, epochs=args.epochs, seed=args.seed, paste=args.paste,
+                     progress=progress, log=log)
     except OSError as exc:  # the encoder's ImageNet weights could not be fetched
         raise CliError(f"could not fetch the encoder's ImageNet weights: {exc}") from exc
     progress.close()

@@ -8,6 +8,9 @@ Recipe, seeded and reproducible:
 - augmentation on the fly: one random affine (scale 0.6-1.5 of the letterboxed size, ±15°,
   shift, horizontal flip) into the ``SIZE`` square, colour jitter (brightness, contrast,
   saturation, hue), grey, Gaussian blur and noise;
+- optional copy-paste compositing (``paste`` = its probability): the person of one training
+  photo, cut out with its true mask, scaled and placed on another training photo (as in a
+  group photo or a selfie with someone behind); the target is the union of both people;
 - loss: BCE + soft Dice (Dice keeps the thin parts of the mask from being ignored);
 - AdamW, one-cycle learning rate; the checkpoint with the best validation mean IoU (the
   deployed letterbox path at full resolution, threshold 0.5) is kept, in fp16.
@@ -145,6 +148,33 @@ def augment(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator,
     return np.clip(x, 0, 255).astype(np.uint8), target.astype(np.float32) / 255.0
 
 
+def composite(image: np.ndarray, mask: np.ndarray, person: np.ndarray, alpha: np.ndarray,
+              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``person`` (with its 0-255 mask ``alpha``) pasted onto ``image``: 40-100% of its height,
+    feet on the bottom edge or anywhere; the new photo and the union of both masks (0-255)."""
+    h, w = mask.shape
+    ys, xs = np.nonzero(alpha > 127)
+    if len(ys) == 0:
+        return image, mask
+    top, bottom, left, right = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    cut, cut_alpha = person[top:bottom, left:right], alpha[top:bottom, left:right]
+    scale = rng.uniform(0.4, 1.0) * h / cut.shape[0]
+    size = (max(1, min(w, round(cut.shape[1] * scale))),
+            max(1, min(h, round(cut.shape[0] * scale))))
+    cut = cv2.resize(cut, size, interpolation=cv2.INTER_AREA)
+    cut_alpha = cv2.resize(cut_alpha, size, interpolation=cv2.INTER_LINEAR)
+    cw, ch = size
+    x = int(rng.integers(0, w - cw + 1))
+    y = h - ch if rng.random() < 0.6 else int(rng.integers(0, h - ch + 1))
+    a = cut_alpha.astype(np.float32)[:, :, None] / 255.0
+    out, union = image.copy(), mask.copy()
+    region = out[y : y + ch, x : x + cw].astype(np.float32)
+    out[y : y + ch, x : x + cw] = np.clip(cut * a + region * (1 - a) + 0.5, 0,
+                                          255).astype(np.uint8)
+    union[y : y + ch, x : x + cw] = np.maximum(union[y : y + ch, x : x + cw], cut_alpha)
+    return out, union
+
+
 def loss_fn(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """BCE + (1 - soft Dice), Dice per image then averaged."""
     bce = F.binary_cross_entropy_with_logits(logits, target)
@@ -173,8 +203,8 @@ def evaluate(model: torch.nn.Module, images: list[np.ndarray], masks: list[np.nd
 
 
 def train(out: Path = WEIGHTS, epochs: int = 40, batch: int = 8, lr: float = 2e-3,
-          size: int = TRAIN_SIZE, seed: int = 0, progress: Progress = no_progress,
-          log=print) -> dict:
+          size: int = TRAIN_SIZE, seed: int = 0, paste: float = 0.0,
+          progress: Progress = no_progress, log=print) -> dict:
     """Train, keep the best validation checkpoint (fp16) at ``out``; return its metrics."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -202,8 +232,13 @@ def train(out: Path = WEIGHTS, epochs: int = 40, batch: int = 8, lr: float = 2e-
         order = rng.permutation(tr)
         total_loss = 0.0
         for b in range(n_batches):
-            views = [augment(images[i], masks[i], rng, size)
-                     for i in order[b * batch : (b + 1) * batch]]
+            views = []
+            for i in order[b * batch : (b + 1) * batch]:
+                image, mask = images[i], masks[i]
+                if rng.random() < paste:
+                    j = int(rng.choice(tr))
+                    image, mask = composite(image, mask, images[j], masks[j], rng)
+                views.append(augment(image, mask, rng, size))
             x = to_tensor(np.stack([v for v, _ in views])).to(device)
             y = torch.from_numpy(np.stack([t for _, t in views]))[:, None].to(device)
             loss = loss_fn(model(x), y)
@@ -227,9 +262,10 @@ def train(out: Path = WEIGHTS, epochs: int = 40, batch: int = 8, lr: float = 2e-
             out.parent.mkdir(parents=True, exist_ok=True)
             torch.save({"config": config, "metrics": best, "validation_stems": val_stems,
                         "split": {"count": VAL_COUNT, "seed": SPLIT_SEED},
-                        "recipe": {"epochs": epochs, "batch": batch, "lr": lr, "seed": seed},
+                        "recipe": {"epochs": epochs, "batch": batch, "lr": lr, "seed": seed,
+                                   "paste": paste},
                         "state_dict": half_state_dict(model)}, out)
     best["history"] = history
     best["config"] = config
-    best["recipe"] = {"epochs": epochs, "batch": batch, "lr": lr, "seed": seed}
+    best["recipe"] = {"epochs": epochs, "batch": batch, "lr": lr, "seed": seed, "paste": paste}
     return best
