@@ -33,6 +33,8 @@ def test_upload_see_lookalikes_and_emotion_then_download(server, browser, tmp_pa
     moods = page.locator(".emotion-label").all_text_contents()
     assert len(moods) == 2 and set(moods) <= set(CLASSES)
     assert page.locator(".face-box").count() == 2
+    caveat = page.locator(".caveat").inner_text()  # where the % reads high (docs/fairness.md)
+    assert "South Asian" in caveat and "children" in caveat
     page.wait_for_load_state("networkidle")
     shot(page, "results-desktop")
 
