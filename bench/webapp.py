@@ -39,7 +39,7 @@ from bench.report import machine, write_section  # noqa: E402
 from ml.galleries.build import build  # noqa: E402
 from ml.paths import data_dir, home  # noqa: E402
 from tests.test_gallery import enrol  # noqa: E402
-from tests.webapp.conftest import Stack, free_port  # noqa: E402
+from tests.webapp.support import Stack, free_port  # noqa: E402
 
 PEOPLE = ["Tony_Blair", "Colin_Powell", "Serena_Williams", "Hugo_Chavez", "Nicole_Kidman",
           "Tom_Hanks", "Halle_Berry", "Jennifer_Aniston", "Ben_Affleck", "Tom_Cruise"]

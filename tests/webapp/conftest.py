@@ -8,9 +8,7 @@ subprocesses with the same ``LOOKALIKE_HOME``, so they find the same weights and
 from __future__ import annotations
 
 import shutil
-import subprocess
 import threading
-import time
 import uuid
 
 import pytest
@@ -19,7 +17,7 @@ from werkzeug.serving import make_server
 from ml.galleries.build import build
 from ml.paths import home
 from tests.support import enrol
-from tests.webapp.support import ACTORS, CHROMIUM, FLAGS, PEOPLE, Stack, free_port
+from tests.webapp.support import ACTORS, CHROMIUM, FLAGS, PEOPLE, RedisServer, Stack
 from webapp import create_app
 
 
@@ -65,29 +63,12 @@ def embedded_stack(tmp_path_factory, web_gallery):
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
     """A real redis-server on a free 127.0.0.1 port, for the session."""
-    server = shutil.which("redis-server")
-    if server is None:
+    if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does)")
-    import redis
-
-    port = free_port()
-    folder = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no", "--dir", str(folder)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    client = redis.Redis(port=port)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    else:
-        process.kill()
-        pytest.fail("redis-server did not start")
-    yield f"redis://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=10)
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture

@@ -150,3 +150,40 @@ class Stack:
     def stop(self) -> None:
         for process in self.workers:
             self.kill(process)
+
+
+class RedisServer:
+    """A real redis-server on a free 127.0.0.1 port; ``persist``: an append-only file (as a
+    deployment should have, so a restart keeps the queue)."""
+
+    def __init__(self, folder: Path, persist: bool = False) -> None:
+        self.port, self.folder, self.persist = free_port(), folder, persist
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        aof = ["--appendonly", "yes", "--appendfsync", "always"] if self.persist else [
+            "--appendonly", "no"]
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
+             str(self.folder), "--save", "", *aof], stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT)
+        import redis
+
+        client = redis.Redis(port=self.port)
+        for _ in range(100):
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        self.process.kill()
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"

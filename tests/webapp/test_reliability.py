@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import io
 import shutil
-import subprocess
 import threading
 import time
 
 import pytest
-import redis
 from werkzeug.serving import make_server
 
 from tests.support import lfw
-from tests.webapp.support import PHOTO, Stack, free_port, wait_done
+from tests.webapp.support import PHOTO, RedisServer, Stack, wait_done
 from webapp.core import pages
 
 pytestmark = pytest.mark.integration
@@ -34,50 +32,18 @@ def upload(client, person: str = "Tony_Blair", n: int = 1):
     return client.post("/api/v1/analyze", data={"image": (open(lfw(person, n), "rb"), "me.jpg")})
 
 
-class RedisServer:
-    """A redis-server of this test's own, persisting to an append-only file (as a deployment
-    should: ``appendonly yes``), so a restart keeps the queue."""
-
-    def __init__(self, folder) -> None:
-        self.port, self.folder = free_port(), folder
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
-             "--dir", str(self.folder), "--appendonly", "yes", "--appendfsync", "always",
-             "--save", ""], stdout=subprocess.DEVNULL)
-        client = redis.Redis(port=self.port)
-        for _ in range(100):
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-
 @pytest.fixture
 def own_redis(tmp_path):
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does)")
-    server = RedisServer(tmp_path)
+    server = RedisServer(tmp_path, persist=True)  # as a deployment should: appendonly yes
     server.start()
     yield server
     server.stop()
 
 
 def test_a_redis_restart_in_a_burst_loses_nothing(tmp_path, web_gallery, own_redis):
-    stack = Stack(tmp_path / "data", web_gallery, own_redis.url, own_redis.url,
+    stack = Stack(tmp_path / "data", web_gallery, f"{own_redis.url}/0", f"{own_redis.url}/0",
                   extra_env={"LOOKALIKE_VISIBILITY_TIMEOUT": "10", "OMP_NUM_THREADS": "1"})
     stack.data_dir.mkdir()
     try:
