@@ -154,6 +154,17 @@ def latency(image: np.ndarray, side: int, reps: int, model) -> dict[str, float]:
     return parts
 
 
+def runs_table() -> str:
+    """The lever runs recorded in docs/portrait_runs.jsonl, as a Markdown table."""
+    path = DOCS / "portrait_runs.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    return "\n".join(["| run | recipe | best epoch | mIoU | worst IoU | shipped |",
+                      "|---|---|---|---|---|---|",
+                      *[f"| {r['run']} | {r['recipe']} | {r['epoch']} | {r['miou']:.4f} "
+                        f"| {r['min_iou']:.4f} | {'yes' if r['shipped'] else 'no'} |"
+                        for r in rows]])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
@@ -316,6 +327,12 @@ at 512 px, {1000 * lat[1024]["total"]:.0f} ms at 1024 px (long side).
 
 Left: blur the whole photo and paste the person back (the person's colours glow into the
 background around the hair). Right: ours (validation photo {halo_stem}).
+
+## Runs (every lever tried, one at a time, from `docs/portrait_runs.jsonl`)
+Best validation mIoU of each training run (float32, {config["train_size"]} px, unrefined, the epoch
+chosen on this split), including the runs that did not ship:
+
+{runs_table()}
 
 ## Limits
 The CPU budget (2 shared cores, under 45 minutes) kept training to {recipe["epochs"]} epochs at
