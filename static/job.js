@@ -85,13 +85,15 @@ export function trackGalleryBuild(banner) {
   tick();
 }
 
-// Polls a job's status URL until it is done or failed.
+// Polls a job's status URL until it is done or failed; a request that hangs or fails, or a
+// progress update that throws, never stops the polling.
 export function pollJob(url, {done, failed, progress}) {
   let delay = 400;
   const tick = async () => {
     let status;
     try {
-      const response = await fetch(url, {headers: {Accept: "application/json"}});
+      const response = await fetch(url, {headers: {Accept: "application/json"},
+                                         signal: AbortSignal.timeout(15000)});
       if (response.status === 404) {
         failed("This job no longer exists: it was deleted or it expired.");
         return;
@@ -104,9 +106,13 @@ export function pollJob(url, {done, failed, progress}) {
     if (status.status === "done") done(status);
     else if (status.status === "failed") failed(status.error || "The job failed.");
     else {
-      progress(status);
       delay = Math.min(delay * 1.2, 1500);
       setTimeout(tick, delay);
+      try {
+        progress(status);
+      } catch (err) {
+        // a progress display that cannot be drawn must not end the wait for the result
+      }
     }
   };
   tick();
