@@ -28,6 +28,9 @@ from ml.images import ImageInput, load_image
 
 WEIGHTS = Path(__file__).parent.parent / "weights" / "portrait_unet.pt"
 SIZE = 256  # the network's input (letterboxed); best of 224-384 on validation (docs/portrait.md)
+# Test-time flip: the validation mIoU 0.8709 -> 0.8756 and, as a check on photos the split was
+# not chosen on, the 200 training photos' 0.9114 -> 0.9146 (better on 138 of 200).
+FLIP = True
 MEAN = np.array([0.485, 0.456, 0.406], np.float32) * 255
 STD = np.array([0.229, 0.224, 0.225], np.float32) * 255
 PAD = tuple(int(round(v)) for v in MEAN)  # letterbox colour: zero after normalisation
@@ -77,16 +80,20 @@ def to_tensor(batch: np.ndarray) -> torch.Tensor:
 
 
 def predict_small(image: np.ndarray, model: torch.nn.Module | None = None,
-                  size: int | None = None) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """The network's soft mask of the letterboxed photo and where the photo sits in it."""
+                  size: int | None = None, flip: bool = FLIP,
+                  ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The network's soft mask of the letterboxed photo and where the photo sits in it;
+    ``flip``: the mean of the photo's mask and its mirror image's (one batch of two)."""
     model = model or load_model()
     size = size or SIZE
     canvas, box = letterbox(image, size)
+    batch = np.stack([canvas, canvas[:, ::-1]]) if flip else canvas[None]
     device = next(model.parameters()).device
     with torch.inference_mode():
-        prob = torch.sigmoid(model(to_tensor(canvas[None]).to(device)))[0, 0]
+        probs = torch.sigmoid(model(to_tensor(batch).to(device)))[:, 0].float().cpu().numpy()
+    prob = (probs[0] + probs[1][:, ::-1]) / 2 if flip else probs[0]
     x, y, w, h = box
-    return prob.float().cpu().numpy()[y : y + h, x : x + w], box
+    return prob[y : y + h, x : x + w], box
 
 
 def upsample(small: np.ndarray, width: int, height: int) -> np.ndarray:
