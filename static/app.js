@@ -116,10 +116,12 @@ function renderAnalysis(root, result, options) {
 
 // Measured by bench/fairness.py (docs/fairness.md): where the % reads higher than it should.
 const SIMILARITY_CAVEAT = "About the %: it is calibrated on LFW news photos, mostly of white " +
-  "adults. On the South Asian film actors in our data (small 64 px photos) strangers score " +
-  "higher: a stranger's best match is 60% similar on median there against 50% on LFW, and two " +
-  "different people pass for one 6.9% of the time against 0.3%. It was not measured for " +
-  "children.";
+  "adults, and reads high for some groups. On the South Asian film actors in our data (small " +
+  "64 px photos) a stranger's best match is 60% similar on median against 50% on LFW, and two " +
+  "different people pass for one 6.9% of the time against 0.3%; on a small hand-labelled " +
+  "sample of celebrities, 9.6% of the time among darker-skinned people against 0.5% among " +
+  "lighter-skinned ones, and 1.2% among women against 0.6% among men. It was not measured " +
+  "for children.";
 
 function faceCard(face, n, actorsOnly) {
   const matches = actorsOnly ? face.actor_lookalikes : face.lookalikes;
