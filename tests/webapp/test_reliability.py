@@ -19,11 +19,12 @@ import threading
 import time
 
 import pytest
+from PIL import Image
 from werkzeug.serving import make_server
 
 from tests.support import lfw
 from tests.webapp.support import PHOTO, RedisServer, Stack, wait_done
-from webapp.core import pages
+from webapp.core import jobs, pages, tasks
 
 pytestmark = pytest.mark.integration
 
@@ -122,6 +123,27 @@ def test_a_job_deleted_under_its_running_task_ends_cleanly(embedded_stack):
     log = (embedded_stack.data_dir / "embedded.log").read_text(errors="replace")
     assert queued["job"] not in "".join(line for line in log.splitlines()
                                         if "ERROR" in line or "Traceback" in line)
+
+
+@pytest.mark.parametrize("step", ["reads its upload", "writes a picture", "writes its result"])
+def test_a_task_ends_quietly_whichever_step_finds_its_job_deleted(app, step):
+    """Deleting a job can land anywhere in its task: reading a vanished upload is an image error
+    whose message cannot be written either; none of it may escape as a worker traceback."""
+    job = jobs.create(app.config["DATA_DIR"], "analyze", [PHOTO.read_bytes()], {}, ttl=60)
+
+    def work(task, job):
+        jobs.delete(app.config["DATA_DIR"], job.id)
+        if step == "reads its upload":
+            tasks.load_photo(job.input())
+        elif step == "writes a picture":
+            tasks.save(Image.new("RGB", (8, 8)), job.dir / "photo.jpg")
+        else:
+            job.write_result({})
+        return {"faces": 0}
+
+    with app.app_context():
+        assert tasks.run_job(None, job.id, work) == {"deleted": True}
+    assert not (jobs.jobs_root(app.config["DATA_DIR"]) / job.id).exists()
 
 
 def test_every_file_of_a_job_is_gone_after_its_ttl(embedded_stack):

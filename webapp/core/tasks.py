@@ -165,10 +165,11 @@ def run_job(task: Task, job_id: str, work: Callable[[Task, jobs.Job], dict]) -> 
     except jobs.JobNotFound:
         return {"deleted": True}
     try:
-        return work(task, job)
-    except LookalikeError as exc:
-        job.write_error(str(exc))
-        return {"error": str(exc)}
+        try:
+            return work(task, job)
+        except LookalikeError as exc:  # (an upload deleted under us reads as "no such file")
+            job.write_error(str(exc))
+            return {"error": str(exc)}
     except (jobs.JobNotFound, FileNotFoundError):  # deleted (or expired) while we worked
         if job.dir.exists():
             raise
