@@ -71,8 +71,8 @@ bench-kshot: install
 train-emotion: install
 	$(VENV)/bin/lookalike train emotion --log docs/emotion_training_log.jsonl
 
-# Retrain the shipped portrait U-Net: 40 epochs, 16 minutes on 2 free CPU cores (an epoch took
-# 4-7 minutes when other jobs shared them); uses a GPU when present.
+# Retrain the shipped portrait U-Net: 80 epochs, 45 minutes on 2 CPU cores; uses a GPU when
+# present.
 train-portrait: install
 	rm -f docs/portrait_training_log.jsonl
 	$(VENV)/bin/lookalike train portrait --log docs/portrait_training_log.jsonl

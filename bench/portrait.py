@@ -8,6 +8,8 @@
   ``selfie_segmentation.tflite`` (npm ``@mediapipe/selfie_segmentation``, run with PyPI
   ``ai-edge-litert``) on the same photos.
 - CPU latency at 512 and 1024 px (long side): model + refinement + blur, 2 threads.
+- The previously shipped weights on the same photos (taken from git history), and one
+  before/after picture per kind of failure they had (docs/portrait_fixes.png).
 - A before/after picture of the halo: blur-everything-and-paste vs ours (docs/portrait_halo.png).
 Writes its section of docs/benchmarks.md and the model card docs/portrait.md.
 """
@@ -29,7 +31,7 @@ from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.report import machine, write_section  # noqa: E402
+from bench.report import machine, previous_weights, write_section  # noqa: E402
 from ml.paths import weights_dir  # noqa: E402
 from ml.portrait.model import (  # noqa: E402
     SIZE,
@@ -49,6 +51,72 @@ MEDIAPIPE_VERSION = "0.1.1675465747"
 MEDIAPIPE_SHA256 = "7767b33eaa68990ee06c28bbb89f39a13a47ebb07ff0f1fd4947d9e817bb9bf9"
 SIZES = (224, 256, 320, 384)
 DOCS = ROOT / "docs"
+# The weights shipped before issue 16 (40 epochs), as committed then.
+PREVIOUS = ("bb147cd28c0cda0f0d921f89e9da019c185882c8",
+            "40 epochs, shipped before the 80-epoch run")
+GOAL_MIOU, GOAL_WINS, GOAL_MIN = 0.92, 35, 0.6
+
+
+def shown(image: np.ndarray, mask: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """The photo with the background dimmed, person pixels the mask missed in red and
+    background it kept in blue: what a reader should look at."""
+    person, real = mask >= 0.5, truth >= 0.5
+    out = image.astype(np.float32)
+    out[~person] *= 0.35
+    out[real & ~person] = out[real & ~person] * 0.3 + np.array([255, 40, 40]) * 0.7
+    out[person & ~real] = out[person & ~real] * 0.3 + np.array([40, 90, 255]) * 0.7
+    return out.astype(np.uint8)
+
+
+def fixes_picture(images, truths, stems, before, after, path: Path) -> list[str]:
+    """One row per kind of failure of the previous model, on the photo where it was worst:
+    part of the person cut off (shoulders, arms, hair), background kept sharp, and the head's
+    outline; each row shows the photo, the true mask, before and after, with their IoU."""
+    def missed(s, m, t):
+        return float(((t >= 0.5) & (m < 0.5)).sum() / max(1, (t >= 0.5).sum()))
+
+    def kept(s, m, t):
+        return float(((t < 0.5) & (m >= 0.5)).sum() / max(1, (t >= 0.5).sum()))
+
+    def head(s, m, t):  # IoU error in the top fifth of one large person: hair, head's outline
+        person = (t >= 0.5).astype(np.uint8)
+        n, _, stats, _ = cv2.connectedComponentsWithStats(person)
+        rows = np.nonzero(person.any(1))[0]
+        height = rows.max() - rows.min()
+        if stats[1:, cv2.CC_STAT_AREA].max() < 0.9 * person.sum() or height < 0.4 * len(t):
+            return -1.0  # several people or a small one: not a picture of hair
+        band = slice(rows.min(), rows.min() + max(1, height // 5))
+        return 1 - iou(m[band], t[band])
+
+    kinds = (("part of the person cut off (red)", missed),
+             ("background kept sharp (blue)", kept), ("hair and the head's outline", head))
+    zoom = 240
+    tiles, labels, chosen = [], [], []
+    for kind, error in kinds:
+        order = sorted(range(len(stems)), reverse=True,
+                       key=lambda i: error(stems[i], before[stems[i]], truths[i]))
+        i = next(i for i in order if stems[i] not in chosen)
+        stem, image, truth = stems[i], images[i], truths[i]
+        chosen.append(stem)
+        row = [image, np.repeat(((truth >= 0.5) * 255).astype(np.uint8)[:, :, None], 3, 2),
+               shown(image, before[stem], truth), shown(image, after[stem], truth)]
+        h = round(image.shape[0] * zoom / image.shape[1])
+        tiles.append([Image.fromarray(t).resize((zoom, h), Image.LANCZOS) for t in row])
+        labels.append([kind, f"true mask ({stem})",
+                       f"before: IoU {iou(before[stem], truth):.3f}",
+                       f"after: IoU {iou(after[stem], truth):.3f}"])
+    height = sum(row[0].height + 30 for row in tiles) + 10
+    canvas = Image.new("RGB", (4 * (zoom + 10) + 10, height), "white")
+    draw = ImageDraw.Draw(canvas)
+    y = 10
+    for row, text in zip(tiles, labels, strict=True):
+        for n, (tile, label) in enumerate(zip(row, text, strict=True)):
+            x = 10 + n * (zoom + 10)
+            draw.text((x, y), label, fill="black")
+            canvas.paste(tile, (x, y + 18))
+        y += row[0].height + 30
+    canvas.save(path)
+    return chosen
 
 
 def mediapipe_interpreter(threads: int):
@@ -197,6 +265,16 @@ def main() -> None:
         per_size[size] = {"raw": raw, "refined": ref}
         print(f"ours @{size}: raw mIoU {np.mean(raw):.4f}, refined {np.mean(ref):.4f}")
     ours = per_size[SIZE]["refined"]
+    old_path = previous_weights(PREVIOUS[0], "ml/weights/portrait_unet.pt")
+    before: dict[str, np.ndarray] = {}
+    if old_path is not None:
+        old_model = load_model(str(old_path))
+        for stem, image in zip(val, images, strict=True):
+            before[stem] = refine(image, predict_small(image, old_model, SIZE)[0])
+    old = [iou(before[s], t) for s, t in zip(val, truths, strict=True)] if before else []
+    if old:
+        print(f"previous weights @{SIZE}: refined mIoU {np.mean(old):.4f}")
+        fixed = fixes_picture(images, truths, val, before, refined, DOCS / "portrait_fixes.png")
 
     interpreter = mediapipe_interpreter(args.threads)
     mp = [iou(mediapipe_mask(interpreter, im), t) for im, t in zip(images, truths, strict=True)]
@@ -221,6 +299,9 @@ def main() -> None:
         rows.append(f"| Lookalike U-Net (this project){' (shipped setting)' if mark else ''} "
                     f"| {size} letterbox | {mark}{np.mean(r['refined']):.4f}{mark} "
                     f"| {np.mean(r['raw']):.4f} | {np.min(r['refined']):.4f} |")
+    if old:
+        rows.append(f"| Lookalike U-Net, previous weights ({PREVIOUS[1]}, `{PREVIOUS[0][:7]}`) "
+                    f"| {SIZE} letterbox | {np.mean(old):.4f} | | {np.min(old):.4f} |")
     rows.append(f"| MediaPipe selfie_segmentation {MEDIAPIPE_VERSION} (general) | 256 stretched "
                 f"| | {np.mean(mp):.4f} | {np.min(mp):.4f} |")
     lat_rows = ["| photo (long side) | model | refinement | blur | total |",
@@ -228,7 +309,11 @@ def main() -> None:
     for side, p in lat.items():
         lat_rows.append(f"| {side} px | {1000 * p['model']:.0f} ms | {1000 * p['refine']:.0f} ms "
                         f"| {1000 * p['blur']:.0f} ms | **{1000 * p['total']:.0f} ms** |")
-    goal = "met" if np.mean(ours) >= 0.93 else "not met"
+    goals = goal_lines(ours, ours_better, len(val))
+    versus_old = (f" Against the previous weights: {np.mean(old):.4f} -> {np.mean(ours):.4f}, "
+                  f"better on {int(np.sum(np.array(ours) > np.array(old)))} of {len(val)} photos; "
+                  f"before/after per kind of failure in `docs/portrait_fixes.png` "
+                  f"({', '.join(fixed)})." if old else "")
     section = [
         "## Portrait: person mask IoU on human_seg validation, latency",
         "",
@@ -239,9 +324,11 @@ def main() -> None:
         "",
         *rows,
         "",
-        f"Goal mIoU ≥ 0.93: **{goal}** ({np.mean(ours):.4f}). Ours is better on {ours_better} of "
-        f"{len(val)} photos, MediaPipe on {len(val) - ours_better}. MediaPipe's largest wins: "
-        + ", ".join(f"{s} (+{d:.3f})" for d, s in mp_wins[:3] if d > 0) + ".",
+        f"Ours is better on {ours_better} of {len(val)} photos, MediaPipe on "
+        f"{len(val) - ours_better}. MediaPipe's largest wins: "
+        + ", ".join(f"{s} (+{d:.3f})" for d, s in mp_wins[:3] if d > 0) + "." + versus_old,
+        "",
+        *goals,
         "",
         f"CPU latency, {args.threads} threads, median of {args.reps}: model at {SIZE} px + "
         "guided-filter refinement + background blur (strength 12):",
@@ -254,7 +341,18 @@ def main() -> None:
     ]
     write_section("portrait", "\n".join(section))
     write_model_card(checkpoint, per_size, mp, lat, size_mb, worst, halo_stem, ours_better,
-                     args.threads)
+                     args.threads, old, goals)
+
+
+def goal_lines(ours: list[float], wins: int, n: int) -> list[str]:
+    """Issue 16's three goals, each met or its shortfall."""
+    def state(ok: bool) -> str:
+        return "**met**" if ok else "**not met**"
+
+    return [f"- mean IoU ≥ {GOAL_MIOU}: {state(np.mean(ours) >= GOAL_MIOU)} ({np.mean(ours):.4f})",
+            f"- better than MediaPipe on ≥ {GOAL_WINS} of {n}: {state(wins >= GOAL_WINS)} ({wins})",
+            f"- no photo below {GOAL_MIN}: {state(min(ours) >= GOAL_MIN)} (worst {min(ours):.4f}, "
+            f"{sum(v < GOAL_MIN for v in ours)} below)"]
 
 
 def training_summary() -> tuple[int, float]:
@@ -266,7 +364,7 @@ def training_summary() -> tuple[int, float]:
 
 
 def write_model_card(checkpoint, per_size, mp, lat, size_mb, worst, halo_stem, ours_better,
-                     threads) -> None:
+                     threads, old, goals) -> None:
     metrics, config, recipe = checkpoint["metrics"], checkpoint["config"], checkpoint["recipe"]
     epochs_run, seconds = training_summary()
     ours = per_size[SIZE]["refined"]
@@ -313,9 +411,13 @@ validation mIoU is kept: epoch {metrics["epoch"]}, mIoU {metrics["validation_mio
 `docs/portrait_training_log.jsonl`).
 
 ## Metrics (validation split, full resolution, threshold 0.5)
-Mean IoU **{np.mean(ours):.4f}** with the shipped settings ({SIZE} px, flip, refined; the
-project's
-goal is 0.93: {"met" if np.mean(ours) >= 0.93 else "not met"}). By input size (refined):
+Mean IoU **{np.mean(ours):.4f}** with the shipped settings ({SIZE} px, flip, refined).
+{f"The previous weights ({PREVIOUS[1]}): {np.mean(old):.4f} on the same photos, worst "
+ f"{min(old):.4f}." if old else ""} The goals of issue 16:
+
+{chr(10).join(goals)}
+
+By input size (refined):
 {sizes}; the raw upsampled mask at {SIZE} px: {np.mean(per_size[SIZE]["raw"]):.4f} (the
 guided filter is there for the look of hair and edges; it moves IoU little either way).
 MediaPipe's selfie segmenter on the same photos: {np.mean(mp):.4f}; ours is better on
@@ -324,6 +426,11 @@ Weakest photos: {", ".join(f"{s} ({v:.3f})" for v, s in worst)}.
 
 Latency on CPU ({threads} threads), model + refinement + blur: {1000 * lat[512]["total"]:.0f} ms
 at 512 px, {1000 * lat[1024]["total"]:.0f} ms at 1024 px (long side).
+
+![before/after per kind of failure](portrait_fixes.png)
+
+The previous weights' worst photo for each kind of failure, before and after (red: person
+pixels the mask missed; blue: background it kept sharp; the rest of the background dimmed).
 
 ![halo before/after](portrait_halo.png)
 
@@ -336,16 +443,18 @@ chosen on this split), including the runs that did not ship:
 
 {runs_table()}
 
-Test-time flip (no training; the mask averaged with its mirror image's): validation mIoU
-0.8709 -> 0.8756 (refined, 256 px), and on the 200 training photos, which the setting was not
-chosen on, 0.9114 -> 0.9146 (better on 138 of 200): shipped (the whole portrait at 1024 px:
-{1000 * lat[1024]["total"]:.0f} ms; the budget is 150 ms).
+Test-time flip (no training; the mask averaged with its mirror image's), measured with the
+40-epoch weights: validation mIoU 0.8709 -> 0.8756 (refined, 256 px), and on the 200 training
+photos, which the setting was not chosen on, 0.9114 -> 0.9146 (better on 138 of 200):
+shipped (the whole portrait at 1024 px: {1000 * lat[1024]["total"]:.0f} ms; the budget is 150 ms).
 
 ## Limits
-The CPU budget (2 shared cores, under 45 minutes) kept training to {recipe["epochs"]} epochs at
-{config["train_size"]} px and a MobileNetV2 encoder; a first run of 18 epochs reached 0.8443
-(same split, {config["train_size"]} px, unrefined), so longer training helped, and a longer or
-larger (GPU) run is the first thing to try for the 0.93 goal. The epoch was chosen on the same
+The CPU budget (2 shared cores, under an hour a run) kept training to {recipe["epochs"]} epochs
+at {config["train_size"]} px and a MobileNetV2 encoder; 18 epochs reached 0.8443, 40 epochs
+0.8705, 80 epochs 0.8793 (same split, {config["train_size"]} px, unrefined): longer training
+keeps helping, a little, and a larger (GPU) run with more labelled or pseudo-labelled photos is
+the next thing to try for the 0.92 goal (`lookalike train portrait --resume` carries a stopped
+run on). The epoch was chosen on the same
 validation split that is reported here, so the figure is slightly optimistic.
 Trained on 200 photos of mostly one person each, upright; several people, unusual poses,
 objects held by the person and very small people are less reliable. The masks of human_seg are

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import platform
 import re
+import subprocess
 from pathlib import Path
 
 import torch
 
-BENCHMARKS_MD = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS_MD = ROOT / "docs" / "benchmarks.md"
 HEADER = (
     "# Benchmarks\n\nEvery figure here is written by a script in `bench/`: rerun it to refresh.\n"
 )
@@ -39,3 +41,21 @@ def write_section(name: str, markdown: str) -> None:
     BENCHMARKS_MD.parent.mkdir(exist_ok=True)
     BENCHMARKS_MD.write_text(text)
     print(f"wrote section '{name}' of {BENCHMARKS_MD}")
+
+
+def previous_weights(commit: str, path: str) -> Path | None:
+    """The weights file ``path`` as committed in ``commit`` (the model shipped before), cached
+    under the weights folder, so a benchmark can show old beside new; None outside a clone
+    that has that commit."""
+    from ml.paths import weights_dir
+
+    out = weights_dir() / "previous" / f"{commit[:12]}-{Path(path).name}"
+    if not out.exists():
+        try:
+            data = subprocess.run(["git", "-C", str(ROOT), "show", f"{commit}:{path}"],
+                                  capture_output=True, check=True).stdout
+        except (OSError, subprocess.CalledProcessError):
+            return None
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(data)
+    return out

@@ -158,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     for model, epochs, run, text in (
             ("emotion", 24, cmd_train_emotion,
              "the expression CNN, on FER2013 (see docs/emotion.md)"),
-            ("portrait", 40, cmd_train_portrait,
+            ("portrait", 80, cmd_train_portrait,
              "the portrait U-Net, on human_seg (see docs/portrait.md)")):
         p = tsub.add_parser(model, help=text)
         p.add_argument("--epochs", type=int, default=epochs)
@@ -166,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", type=Path,
                        help="where to write the weights (default: the shipped file)")
         p.add_argument("--log", type=Path, help="also append each epoch's JSON line to this file")
+        p.add_argument("--resume", action="store_true",
+                       help="carry on the run stopped at OUT (its .state.pt, same settings)")
         p.set_defaults(run=run)
         if model == "portrait":
             p.add_argument("--paste", type=float, default=0.0,
@@ -174,8 +176,6 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--width", type=int, default=24, help="channels of the first stage")
             p.add_argument("--blocks", default="1,1,1,1", help="residual blocks per stage")
             p.add_argument("--mixup", type=float, default=0.0, help="mixup alpha (0: off)")
-            p.add_argument("--resume", action="store_true",
-                           help="carry on the run stopped at OUT (its .state.pt, same settings)")
     return parser
 
 
@@ -661,7 +661,9 @@ def cmd_train_portrait(args: argparse.Namespace) -> None:
     progress = TqdmProgress(unit="batch")
     try:
         best = train(args.out or WEIGHTS, epochs=args.epochs, seed=args.seed, paste=args.paste,
-                     progress=progress, log=log)
+                     resume=args.resume, progress=progress, log=log)
+    except ValueError as exc:  # --resume of a run with other settings
+        raise CliError(str(exc)) from None
     except OSError as exc:  # the encoder's ImageNet weights could not be fetched
         raise CliError(f"could not fetch the encoder's ImageNet weights: {exc}") from exc
     progress.close()

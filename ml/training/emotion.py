@@ -33,6 +33,7 @@ from ml.device import default_device
 from ml.emotion.model import CLASSES, WEIGHTS, EmotionNet, normalise, predict_crops
 from ml.paths import data_dir
 from ml.progress import Progress, no_progress
+from ml.training import load_state, save_state
 from ml.weights import half_state_dict
 
 
@@ -97,11 +98,6 @@ def evaluate(model: EmotionNet, images: np.ndarray, labels: np.ndarray) -> tuple
     return float((predicted == labels).mean()), confusion
 
 
-def state_path(out: Path) -> Path:
-    """Where a run's whole training state is saved after every epoch."""
-    return out.with_name(out.stem + ".state.pt")
-
-
 def train(out: Path = WEIGHTS, epochs: int = 24, batch: int = 128, lr: float = 0.1,
           width: int = 24, blocks: tuple[int, ...] = (1, 1, 1, 1), seed: int = 0,
           mixup: float = 0.0, resume: bool = False, progress: Progress = no_progress,
@@ -132,11 +128,8 @@ def train(out: Path = WEIGHTS, epochs: int = 24, batch: int = 128, lr: float = 0
     history: list[dict] = []
     recipe = {"epochs": epochs, "batch": batch, "lr": lr, "seed": seed, "mixup": mixup}
     first = 1
-    if resume and state_path(out).exists():
-        state = torch.load(state_path(out), map_location="cpu", weights_only=False)
-        if state["config"] != config or state["recipe"] != recipe:
-            raise ValueError(f"{state_path(out)} is a run with other settings: "
-                             f"{state['config']} {state['recipe']}")
+    state = load_state(out, config, recipe) if resume else None
+    if state is not None:
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
         schedule.load_state_dict(state["schedule"])
@@ -188,13 +181,11 @@ def train(out: Path = WEIGHTS, epochs: int = 24, batch: int = 128, lr: float = 0
             out.parent.mkdir(parents=True, exist_ok=True)
             torch.save({"config": config, "classes": list(CLASSES), "metrics": best,
                         "recipe": recipe, "state_dict": half_state_dict(model)}, out)
-        temp = state_path(out).with_suffix(".tmp")
-        torch.save({"config": config, "recipe": recipe, "epoch": epoch, "best": best,
-                    "history": history, "model": model.state_dict(),
-                    "optimiser": optimiser.state_dict(), "schedule": schedule.state_dict(),
-                    "generator": generator.get_state(), "mixer": mixer.get_state(),
-                    "torch": torch.get_rng_state()}, temp)
-        temp.replace(state_path(out))  # a crash mid-save leaves the previous epoch's state
+        save_state(out, {"config": config, "recipe": recipe, "epoch": epoch, "best": best,
+                         "history": history, "model": model.state_dict(),
+                         "optimiser": optimiser.state_dict(), "schedule": schedule.state_dict(),
+                         "generator": generator.get_state(), "mixer": mixer.get_state(),
+                         "torch": torch.get_rng_state()})
     best = dict(best)
     best["history"] = history
     best["config"] = config
