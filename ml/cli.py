@@ -613,6 +613,16 @@ def portrait_evaluate(images_dir: Path, masks_dir: Path, validation: bool) -> in
     return 2 if failed else 0
 
 
+def epoch_logger(path: Path | None):
+    """Print each training line; also append the epochs' JSON lines to ``path`` (JSON Lines)."""
+    def log(line: str) -> None:
+        print(line, flush=True)
+        if path and line.startswith("{"):
+            with open(path, "a") as f:
+                f.write(line + "\n")
+    return log
+
+
 def cmd_train_emotion(args: argparse.Namespace) -> None:
     import torch
 
@@ -622,12 +632,7 @@ def cmd_train_emotion(args: argparse.Namespace) -> None:
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
 
-    def log(line: str) -> None:
-        print(line, flush=True)
-        if args.log:
-            with open(args.log, "a") as f:
-                f.write(line + "\n")
-
+    log = epoch_logger(args.log)
     try:
         blocks = tuple(int(b) for b in args.blocks.split(","))
     except ValueError:
@@ -652,12 +657,7 @@ def cmd_train_portrait(args: argparse.Namespace) -> None:
     if args.epochs < 1:
         raise CliError("--epochs must be at least 1")
 
-    def log(line: str) -> None:
-        print(line, flush=True)
-        if args.log and line.startswith("{"):  # the log is JSON Lines: epochs only
-            with open(args.log, "a") as f:
-                f.write(line + "\n")
-
+    log = epoch_logger(args.log)
     progress = TqdmProgress(unit="batch")
     try:
         best = train(args.out or WEIGHTS, epochs=args.epochs, seed=args.seed, paste=args.paste,
