@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import shutil
 import threading
@@ -144,6 +145,32 @@ def test_a_task_ends_quietly_whichever_step_finds_its_job_deleted(app, step):
     with app.app_context():
         assert tasks.run_job(None, job.id, work) == {"deleted": True}
     assert not (jobs.jobs_root(app.config["DATA_DIR"]) / job.id).exists()
+
+
+def test_a_status_read_across_the_end_of_its_task_says_done(app):
+    """A status read looks at the job's result file, then at the task's state; a task that
+    writes its result and ends between the two looks must read as done, not as "finished
+    without a result" (which once stopped a page mid-way in CI)."""
+    from webapp.core.status import job_status
+
+    client = app.test_client()
+    job_id = upload(client).get_json()["job"]
+    job = jobs.open_job(app.config["DATA_DIR"], job_id)
+    backend = app.extensions["celery"].backend
+
+    @dataclasses.dataclass(frozen=True)
+    class ReadJustBeforeTheTaskEnds(jobs.Job):
+        def result(self):
+            if not (self.dir / "result.json").exists():  # the first look: not written yet...
+                self.write_result({"faces": [], "notes": []})  # ...then the worker writes it
+                backend.mark_as_done(self.id, {"faces": 0})  # and its task ends
+                return None
+            return super().result()
+
+    with app.test_request_context():
+        status = job_status(ReadJustBeforeTheTaskEnds(job.id, job.dir, job.meta))
+    assert status["status"] == "done", status
+    assert status["result"]["faces"] == []
 
 
 def test_every_file_of_a_job_is_gone_after_its_ttl(embedded_stack):

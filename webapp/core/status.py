@@ -19,12 +19,7 @@ def job_status(job: jobs.Job) -> dict:
     body: dict = {"job": job.id, "kind": job.kind, "expires": round(job.meta["expires"]),
                   "options": job.meta["options"], "progress": None, "result": None,
                   "stages": list(kind.stages) if kind else []}
-    result, error = job.result(), job.error()
-    if result is not None:
-        body.update(status="done", progress=1.0, result=with_urls(job, result))
-        return body
-    if error is not None:
-        body.update(status="failed", error=error["error"])
+    if finished(job, body):
         return body
     task = current_app.extensions["celery"].AsyncResult(job.id)
     try:
@@ -45,11 +40,23 @@ def job_status(job: jobs.Job) -> dict:
         body.update(status="running", stage="starting", progress=0.0)
     elif state == "FAILURE":
         body.update(status="failed", error="the analysis failed unexpectedly; please try again")
-    elif state == "SUCCESS":  # finished but wrote nothing: deleted meanwhile, or a lost file
-        body.update(status="failed", error="the job finished without a result")
+    elif state == "SUCCESS":
+        # Read the files again: the task may have written its result after the first read.
+        if not finished(job, body):  # deleted meanwhile, or a lost file
+            body.update(status="failed", error="the job finished without a result")
     else:
         body.update(status="queued", progress=0.0)
     return body
+
+
+def finished(job: jobs.Job, body: dict) -> bool:
+    """Fill ``body`` from the job's result or error file; False while it has neither."""
+    result, error = job.result(), job.error()
+    if result is not None:
+        body.update(status="done", progress=1.0, result=with_urls(job, result))
+    elif error is not None:
+        body.update(status="failed", error=error["error"])
+    return result is not None or error is not None
 
 
 def with_urls(job: jobs.Job, result: dict) -> dict:
