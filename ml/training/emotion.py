@@ -35,7 +35,7 @@ from ml.device import default_device
 from ml.emotion.model import CLASSES, WEIGHTS, EmotionNet, normalise, predict_crops
 from ml.paths import data_dir
 from ml.progress import Progress, no_progress
-from ml.training import load_state, save_state
+from ml.training import load_state, restore, save_state
 from ml.weights import half_state_dict
 
 
@@ -132,13 +132,9 @@ def train(out: Path = WEIGHTS, epochs: int = 36, batch: int = 128, lr: float = 0
     first = 1
     state = load_state(out, config, recipe) if resume else None
     if state is not None:
-        model.load_state_dict(state["model"])
-        optimiser.load_state_dict(state["optimiser"])
-        schedule.load_state_dict(state["schedule"])
+        best, history, first = restore(state, model, optimiser, schedule)
         generator.set_state(state["generator"])
         mixer.set_state(state["mixer"])
-        torch.set_rng_state(state["torch"])
-        best, history, first = state["best"], state["history"], state["epoch"] + 1
         log(f"resuming after epoch {state['epoch']} (best so far "
             f"{best['validation_accuracy']:.4f})")
     for epoch in range(first, epochs + 1):
@@ -183,11 +179,9 @@ def train(out: Path = WEIGHTS, epochs: int = 36, batch: int = 128, lr: float = 0
             out.parent.mkdir(parents=True, exist_ok=True)
             torch.save({"config": config, "classes": list(CLASSES), "metrics": best,
                         "recipe": recipe, "state_dict": half_state_dict(model)}, out)
-        save_state(out, {"config": config, "recipe": recipe, "epoch": epoch, "best": best,
-                         "history": history, "model": model.state_dict(),
-                         "optimiser": optimiser.state_dict(), "schedule": schedule.state_dict(),
-                         "generator": generator.get_state(), "mixer": mixer.get_state(),
-                         "torch": torch.get_rng_state()})
+        save_state(out, model, optimiser, schedule, config=config, recipe=recipe, epoch=epoch,
+                   best=best, history=history, generator=generator.get_state(),
+                   mixer=mixer.get_state())
     best = dict(best)
     best["history"] = history
     best["config"] = config

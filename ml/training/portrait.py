@@ -50,7 +50,7 @@ from ml.portrait.model import (
     upsample,
 )
 from ml.progress import Progress, no_progress
-from ml.training import load_state, save_state
+from ml.training import load_state, restore, save_state
 from ml.weights import _atomic_write, fetch_checked, half_state_dict
 
 VAL_COUNT = 50
@@ -232,12 +232,8 @@ def train(out: Path = WEIGHTS, epochs: int = 80, batch: int = 8, lr: float = 2e-
     first = 1
     state = load_state(out, config, recipe) if resume else None
     if state is not None:
-        model.load_state_dict(state["model"])
-        optimiser.load_state_dict(state["optimiser"])
-        schedule.load_state_dict(state["schedule"])
+        best, history, first = restore(state, model, optimiser, schedule)
         rng.bit_generator.state = state["rng"]
-        torch.set_rng_state(state["torch"])
-        best, history, first = state["best"], state["history"], state["epoch"] + 1
         log(f"resuming after epoch {state['epoch']} (best so far "
             f"{best['validation_miou']:.4f})")
     for epoch in range(first, epochs + 1):
@@ -277,10 +273,8 @@ def train(out: Path = WEIGHTS, epochs: int = 80, batch: int = 8, lr: float = 2e-
             torch.save({"config": config, "metrics": best, "validation_stems": val_stems,
                         "split": {"count": VAL_COUNT, "seed": SPLIT_SEED},
                         "recipe": recipe, "state_dict": half_state_dict(model)}, out)
-        save_state(out, {"config": config, "recipe": recipe, "epoch": epoch, "best": best,
-                         "history": history, "model": model.state_dict(),
-                         "optimiser": optimiser.state_dict(), "schedule": schedule.state_dict(),
-                         "rng": rng.bit_generator.state, "torch": torch.get_rng_state()})
+        save_state(out, model, optimiser, schedule, config=config, recipe=recipe, epoch=epoch,
+                   best=best, history=history, rng=rng.bit_generator.state)
     best = dict(best)
     best["history"] = history
     best["config"] = config
