@@ -72,13 +72,13 @@ def fixes_picture(images, truths, stems, before, after, path: Path) -> list[str]
     """One row per kind of failure of the previous model, on the photo where it was worst:
     part of the person cut off (shoulders, arms, hair), background kept sharp, and the head's
     outline; each row shows the photo, the true mask, before and after, with their IoU."""
-    def missed(s, m, t):
+    def missed(m, t):
         return float(((t >= 0.5) & (m < 0.5)).sum() / max(1, (t >= 0.5).sum()))
 
-    def kept(s, m, t):
+    def kept(m, t):
         return float(((t < 0.5) & (m >= 0.5)).sum() / max(1, (t >= 0.5).sum()))
 
-    def head(s, m, t):  # IoU error in the top fifth of one large person: hair, head's outline
+    def head(m, t):  # IoU error in the top fifth of one large person: hair, head's outline
         person = (t >= 0.5).astype(np.uint8)
         n, _, stats, _ = cv2.connectedComponentsWithStats(person)
         rows = np.nonzero(person.any(1))[0]
@@ -94,7 +94,7 @@ def fixes_picture(images, truths, stems, before, after, path: Path) -> list[str]
     tiles, labels, chosen = [], [], []
     for kind, error in kinds:
         order = sorted(range(len(stems)), reverse=True,
-                       key=lambda i: error(stems[i], before[stems[i]], truths[i]))
+                       key=lambda i: error(before[stems[i]], truths[i]))
         i = next(i for i in order if stems[i] not in chosen)
         stem, image, truth = stems[i], images[i], truths[i]
         chosen.append(stem)
