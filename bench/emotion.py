@@ -193,6 +193,7 @@ def write_model_card(checkpoint: dict, results, one: float, batch: float, size_m
     recipe = checkpoint.get("recipe", FIRST_RECIPE)
     mixup = (f"mixup (alpha {recipe['mixup']}: each batch blended with a shuffled copy of itself, "
              "the loss blended in the same proportion); " if recipe.get("mixup") else "")
+    bf16 = "; training steps in bf16 mixed precision, channels-last" if recipe.get("bf16") else ""
     name, fer, ck = results[0]
     per_class = "\n".join(f"| {c} | {100 * fer['per_class'][c]:.1f}% |" for c in CLASSES)
     others = "\n".join(f"- {n}: {100 * f['accuracy']:.2f}% on FER2013 validation, "
@@ -229,7 +230,7 @@ Seed {recipe["seed"]}; {recipe["epochs"]} epochs; SGD, Nesterov momentum 0.9, we
 batch {recipe["batch"]}, one-cycle learning rate (peak {recipe["lr"]}); {mixup}cross-entropy
 with label smoothing 0.1 and class weights proportional to 1/sqrt(class frequency);
 augmentation: random rotation (±10°), scale (0.85-1.15), shift (±5%), horizontal flip,
-brightness/contrast jitter, random erasing (half of the images).
+brightness/contrast jitter, random erasing (half of the images){bf16}.
 Best epoch {metrics["epoch"]}: train accuracy (augmented) {100 * metrics["train_accuracy"]:.1f}%.
 `make train-emotion` writes the per-epoch log to `docs/emotion_training_log.jsonl`; the
 checkpoint itself records its epoch, metrics and validation confusion matrix.

@@ -168,10 +168,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--log", type=Path, help="also append each epoch's JSON line to this file")
         p.add_argument("--resume", action="store_true",
                        help="carry on the run stopped at OUT (its .state.pt, same settings)")
+        p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
+                       help="training steps in bf16 mixed precision or fp32 (auto: bf16 where "
+                            "the CPU or GPU runs it fast)")
         p.set_defaults(run=run)
         if model == "portrait":
             p.add_argument("--paste", type=float, default=0.0,
                            help="probability of copy-paste compositing per photo (0: off)")
+            p.add_argument("--pseudo", type=int, default=0, metavar="N",
+                           help="also learn from N LFW photos masked by the RVM teacher (0: off)")
         if model == "emotion":
             p.add_argument("--width", type=int, default=24, help="channels of the first stage")
             p.add_argument("--blocks", default="1,1,1,1", help="residual blocks per stage")
@@ -623,6 +628,11 @@ def epoch_logger(path: Path | None):
     return log
 
 
+def bf16_choice(precision: str) -> bool | None:
+    """--precision → the trainers' ``bf16`` argument (None: decide by the hardware)."""
+    return {"auto": None, "bf16": True, "fp32": False}[precision]
+
+
 def cmd_train_emotion(args: argparse.Namespace) -> None:
     import torch
 
@@ -640,8 +650,8 @@ def cmd_train_emotion(args: argparse.Namespace) -> None:
     progress = TqdmProgress(unit="batch")
     try:
         best = train(args.out or WEIGHTS, epochs=args.epochs, seed=args.seed, width=args.width,
-                     blocks=blocks, mixup=args.mixup, resume=args.resume, progress=progress,
-                     log=log)
+                     blocks=blocks, mixup=args.mixup, bf16=bf16_choice(args.precision),
+                     resume=args.resume, progress=progress, log=log)
     except ValueError as exc:  # --resume of a run with other settings
         raise CliError(str(exc)) from None
     progress.close()
@@ -661,7 +671,8 @@ def cmd_train_portrait(args: argparse.Namespace) -> None:
     progress = TqdmProgress(unit="batch")
     try:
         best = train(args.out or WEIGHTS, epochs=args.epochs, seed=args.seed, paste=args.paste,
-                     resume=args.resume, progress=progress, log=log)
+                     pseudo=args.pseudo, bf16=bf16_choice(args.precision), resume=args.resume,
+                     progress=progress, log=log)
     except ValueError as exc:  # --resume of a run with other settings
         raise CliError(str(exc)) from None
     except OSError as exc:  # the encoder's ImageNet weights could not be fetched

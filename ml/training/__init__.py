@@ -1,9 +1,27 @@
 """Training the networks this project ships (emotion, portrait): outside the inference code,
 which they only call."""
 
+import contextlib
 from pathlib import Path
 
 import torch
+
+
+def bf16_is_fast(device: torch.device) -> bool:
+    """Whether bfloat16 autocast pays here: on CUDA, and on CPUs with AVX-512 BF16 or AMX
+    (measured on this project's 2-core EPYC: an emotion training step 2.5x faster with
+    channels-last + bf16 than in fp32)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+
+def autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextManager:
+    """The forward pass's precision for a training step: bf16 autocast or plain fp32
+    (weights, optimiser and evaluation stay fp32 either way)."""
+    if not bf16:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
 def state_path(out: Path) -> Path:

@@ -8,6 +8,9 @@ Recipe (what the FER2013 literature shows helps), seeded and reproducible:
   rare ``disgust``, 1.5% of the data, is not ignored);
 - SGD with Nesterov momentum, one-cycle learning-rate schedule, weight decay 5e-4;
 - optional mixup (``mixup`` = the Beta distribution's alpha; 0 = off);
+- training steps in bf16 mixed precision, channels-last, where the hardware runs it fast
+  (``ml.training.bf16_is_fast``; a step of the 24-channel net: 662 ms fp32, 265 ms bf16 on
+  this project's 2-core EPYC); evaluation in fp32, as at inference;
 - the checkpoint with the best validation accuracy (mirror-averaged, as at inference) is kept;
 - after every epoch the whole training state (network, optimiser, schedule, random state,
   history) is saved beside it (``<out>.state.pt``), so ``resume=True`` carries on a run that was
@@ -35,7 +38,7 @@ from ml.device import default_device
 from ml.emotion.model import CLASSES, WEIGHTS, EmotionNet, normalise, predict_crops
 from ml.paths import data_dir
 from ml.progress import Progress, no_progress
-from ml.training import load_state, restore, save_state
+from ml.training import autocast, bf16_is_fast, load_state, restore, save_state
 from ml.weights import half_state_dict
 
 
@@ -102,10 +105,12 @@ def evaluate(model: EmotionNet, images: np.ndarray, labels: np.ndarray) -> tuple
 
 def train(out: Path = WEIGHTS, epochs: int = 36, batch: int = 128, lr: float = 0.1,
           width: int = 24, blocks: tuple[int, ...] = (1, 1, 1, 1), seed: int = 0,
-          mixup: float = 0.2, resume: bool = False, progress: Progress = no_progress,
-          log=print) -> dict:
+          mixup: float = 0.2, bf16: bool | None = None, resume: bool = False,
+          progress: Progress = no_progress, log=print) -> dict:
     """Train, keep the best validation checkpoint (fp16) at ``out``; return its metrics.
-    ``resume`` continues the run whose state is at ``state_path(out)`` (same settings)."""
+    ``bf16``: mixed precision for the training steps (None: where it is fast, see
+    ``ml.training.bf16_is_fast``). ``resume`` continues the run whose state is at
+    ``state_path(out)`` (same settings)."""
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     mixer = torch.Generator().manual_seed(seed + 1)
@@ -113,12 +118,14 @@ def train(out: Path = WEIGHTS, epochs: int = 36, batch: int = 128, lr: float = 0
     data = load_fer2013()
     train_x, train_y = data["train"]
     val_x, val_y = data["validation"]
-    log(f"FER2013: {len(train_y)} train, {len(val_y)} validation images; device {device}")
+    bf16 = bf16_is_fast(device) if bf16 is None else bf16
+    log(f"FER2013: {len(train_y)} train, {len(val_y)} validation images; device {device}"
+        f"{', bf16 mixed precision' if bf16 else ''}")
     counts = np.bincount(train_y, minlength=len(CLASSES))
     class_weight = torch.tensor((counts.sum() / counts) ** 0.5, dtype=torch.float32)
     class_weight = (class_weight / (class_weight * torch.from_numpy(counts / counts.sum())).sum())
     config = {"width": width, "blocks": list(blocks)}
-    model = EmotionNet(width, tuple(blocks)).to(device)
+    model = EmotionNet(width, tuple(blocks)).to(device, memory_format=torch.channels_last)
     optimiser = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True,
                                 weight_decay=5e-4)
     steps = epochs * (len(train_y) // batch)
@@ -128,7 +135,8 @@ def train(out: Path = WEIGHTS, epochs: int = 36, batch: int = 128, lr: float = 0
     labels = torch.from_numpy(train_y)
     best = {"validation_accuracy": -1.0}
     history: list[dict] = []
-    recipe = {"epochs": epochs, "batch": batch, "lr": lr, "seed": seed, "mixup": mixup}
+    recipe = {"epochs": epochs, "batch": batch, "lr": lr, "seed": seed, "mixup": mixup,
+              "bf16": bf16}
     first = 1
     state = load_state(out, config, recipe) if resume else None
     if state is not None:
@@ -146,19 +154,22 @@ def train(out: Path = WEIGHTS, epochs: int = 36, batch: int = 128, lr: float = 0
         n_batches = len(labels) // batch
         for b in range(n_batches):
             idx = order[b * batch : (b + 1) * batch]
-            x = augment(normalise(images[idx]), generator).to(device)
+            x = augment(normalise(images[idx]), generator).to(
+                device, memory_format=torch.channels_last)
             y = labels[idx].to(device)
             weight = class_weight.to(device)
-            if mixup > 0:  # mix pairs of faces and their labels in one proportion per batch
-                share = float(torch.distributions.Beta(mixup, mixup).sample())
-                partner = torch.randperm(len(y), generator=mixer).to(device)
-                logits = model(share * x + (1 - share) * x[partner])
-                loss = share * F.cross_entropy(logits, y, weight=weight, label_smoothing=0.1) \
-                    + (1 - share) * F.cross_entropy(logits, y[partner], weight=weight,
-                                                    label_smoothing=0.1)
-            else:
-                logits = model(x)
-                loss = F.cross_entropy(logits, y, weight=weight, label_smoothing=0.1)
+            with autocast(device, bf16):
+                if mixup > 0:  # mix pairs of faces and their labels in one proportion per batch
+                    share = float(torch.distributions.Beta(mixup, mixup).sample())
+                    partner = torch.randperm(len(y), generator=mixer).to(device)
+                    logits = model(share * x + (1 - share) * x[partner]).float()
+                    loss = share * F.cross_entropy(logits, y, weight=weight,
+                                                   label_smoothing=0.1) \
+                        + (1 - share) * F.cross_entropy(logits, y[partner], weight=weight,
+                                                        label_smoothing=0.1)
+                else:
+                    logits = model(x).float()
+                    loss = F.cross_entropy(logits, y, weight=weight, label_smoothing=0.1)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
