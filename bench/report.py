@@ -59,3 +59,12 @@ def previous_weights(commit: str, path: str) -> Path | None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(data)
     return out
+
+
+def epoch_kept(metrics: dict, recipe: dict) -> str:
+    """How a checkpoint's epoch was picked, in words for a model card."""
+    if metrics["epoch"] == recipe["epochs"]:
+        return (f"the final epoch ({metrics['epoch']}): nothing was chosen on the validation "
+                "split reported here")
+    return (f"epoch {metrics['epoch']}, the best on the validation split reported here (so "
+            "that figure is slightly optimistic)")

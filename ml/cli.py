@@ -649,14 +649,14 @@ def cmd_train_emotion(args: argparse.Namespace) -> None:
         raise CliError("--blocks: numbers separated by commas, such as 1,2,2,1") from None
     progress = TqdmProgress(unit="batch")
     try:
-        best = train(args.out or WEIGHTS, epochs=args.epochs, seed=args.seed, width=args.width,
+        final = train(args.out or WEIGHTS, epochs=args.epochs, seed=args.seed, width=args.width,
                      blocks=blocks, mixup=args.mixup, bf16=bf16_choice(args.precision),
                      resume=args.resume, progress=progress, log=log)
     except ValueError as exc:  # --resume of a run with other settings
         raise CliError(str(exc)) from None
     progress.close()
-    print(f"best validation accuracy {best['validation_accuracy']:.4f} at epoch "
-          f"{best['epoch']}; weights in {args.out or WEIGHTS}")
+    print(f"final validation accuracy {final['validation_accuracy']:.4f} (epoch "
+          f"{final['epoch']}); weights in {args.out or WEIGHTS}")
 
 
 def cmd_train_portrait(args: argparse.Namespace) -> None:
@@ -670,7 +670,7 @@ def cmd_train_portrait(args: argparse.Namespace) -> None:
     log = epoch_logger(args.log)
     progress = TqdmProgress(unit="batch")
     try:
-        best = train(args.out or WEIGHTS, epochs=args.epochs, seed=args.seed, paste=args.paste,
+        final = train(args.out or WEIGHTS, epochs=args.epochs, seed=args.seed, paste=args.paste,
                      pseudo=args.pseudo, bf16=bf16_choice(args.precision), resume=args.resume,
                      progress=progress, log=log)
     except ValueError as exc:  # --resume of a run with other settings
@@ -678,7 +678,7 @@ def cmd_train_portrait(args: argparse.Namespace) -> None:
     except OSError as exc:  # the encoder's ImageNet weights could not be fetched
         raise CliError(f"could not fetch the encoder's ImageNet weights: {exc}") from exc
     progress.close()
-    print(f"best validation mIoU {best['validation_miou']:.4f} at epoch {best['epoch']}; "
+    print(f"final validation mIoU {final['validation_miou']:.4f} (epoch {final['epoch']}); "
           f"weights in {args.out or WEIGHTS}")
 
 

@@ -34,18 +34,19 @@ def save_state(out: Path, model, optimiser, schedule, **run: object) -> None:
     ``run``: settings, epoch, history, the trainer's own generators) atomically: a crash
     mid-save leaves the previous epoch's."""
     temp = state_path(out).with_suffix(".tmp")
+    temp.parent.mkdir(parents=True, exist_ok=True)
     torch.save({**run, "model": model.state_dict(), "optimiser": optimiser.state_dict(),
                 "schedule": schedule.state_dict(), "torch": torch.get_rng_state()}, temp)
     temp.replace(state_path(out))
 
 
-def restore(state: dict, model, optimiser, schedule) -> tuple[dict, list[dict], int]:
-    """Put a saved state back; the best epoch so far, the history and the next epoch."""
+def restore(state: dict, model, optimiser, schedule) -> tuple[list[dict], int]:
+    """Put a saved state back; the history so far and the next epoch."""
     model.load_state_dict(state["model"])
     optimiser.load_state_dict(state["optimiser"])
     schedule.load_state_dict(state["schedule"])
     torch.set_rng_state(state["torch"])
-    return state["best"], state["history"], state["epoch"] + 1
+    return state["history"], state["epoch"] + 1
 
 
 def load_state(out: Path, config: dict, recipe: dict) -> dict | None:
