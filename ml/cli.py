@@ -156,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train this project's own models")
     tsub = train.add_subparsers(title="models", required=True)
     for model, epochs, run, text in (
-            ("emotion", 36, cmd_train_emotion,
+            ("emotion", 40, cmd_train_emotion,
              "the expression CNN, on FER2013 (see docs/emotion.md)"),
             ("portrait", 80, cmd_train_portrait,
              "the portrait U-Net, on human_seg (see docs/portrait.md)")):
@@ -178,8 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--pseudo", type=int, default=0, metavar="N",
                            help="also learn from N LFW photos masked by the RVM teacher (0: off)")
         if model == "emotion":
-            p.add_argument("--width", type=int, default=24, help="channels of the first stage")
-            p.add_argument("--blocks", default="1,1,1,1", help="residual blocks per stage")
+            p.add_argument("--width", type=int, default=32, help="channels of the first stage")
+            p.add_argument("--blocks", default="1,2,2,1", help="residual blocks per stage")
             p.add_argument("--mixup", type=float, default=0.2, help="mixup alpha (0: off)")
     return parser
 

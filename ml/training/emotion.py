@@ -16,9 +16,9 @@ Recipe (what the FER2013 literature shows helps), seeded and reproducible:
 - after every epoch the whole training state (network, optimiser, schedule, random state,
   history) is saved beside it (``<out>.state.pt``), so ``resume=True`` carries on a run that was
   stopped, to the same result as one that was not.
-Runs on CUDA when present; on 2 CPU cores the shipped model (36 epochs, mixup 0.2) trained in
-about 1.8 hours, 3 minutes an epoch (docs/emotion_training_log.jsonl sums to 2.0 hours: it
-was paused while other benchmarks ran).
+Runs on CUDA when present; on 2 CPU cores the shipped model (width 32, blocks 1,2,2,1, 40
+epochs, mixup 0.2, bf16) trained in 1.8 hours, about 2.5 minutes an epoch
+(docs/emotion_training_log.jsonl).
 """
 
 from __future__ import annotations
@@ -104,8 +104,8 @@ def evaluate(model: EmotionNet, images: np.ndarray, labels: np.ndarray) -> tuple
     return float((predicted == labels).mean()), confusion
 
 
-def train(out: Path = WEIGHTS, epochs: int = 36, batch: int = 128, lr: float = 0.1,
-          width: int = 24, blocks: tuple[int, ...] = (1, 1, 1, 1), seed: int = 0,
+def train(out: Path = WEIGHTS, epochs: int = 40, batch: int = 128, lr: float = 0.1,
+          width: int = 32, blocks: tuple[int, ...] = (1, 2, 2, 1), seed: int = 0,
           mixup: float = 0.2, bf16: bool | None = None, resume: bool = False,
           progress: Progress = no_progress, log=print) -> dict:
     """Train, save the final weights (fp16) at ``out``; return their metrics.
