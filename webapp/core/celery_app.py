@@ -36,7 +36,9 @@ def celery_config(app: Flask) -> dict:
         "broker_transport_options": options,
         "broker_connection_retry_on_startup": True,
         "task_ignore_result": False,
-        "task_track_started": True,
+        # No result-store write before a task's body: one that fails (Redis restarting just
+        # then) marks a job that never ran as failed. The first stage's progress says running.
+        "task_track_started": False,
         "result_extended": True,
         "result_expires": config["JOB_TTL"],
         # A task is acknowledged when it finishes, and re-queued if its worker dies mid-way.

@@ -36,7 +36,7 @@ def job_status(job: jobs.Job) -> dict:
                     step=info["step"], steps=info["steps"])
         if info.get("detail"):
             body["detail"] = info["detail"]
-    elif state in ("STARTED", "RETRY"):
+    elif state == "RETRY":
         body.update(status="running", stage="starting", progress=0.0)
     elif state == "FAILURE":
         body.update(status="failed", error="the analysis failed unexpectedly; please try again")
