@@ -484,7 +484,7 @@ shipped (the whole portrait at 1024 px: {1000 * lat[1024]["total"]:.0f} ms; the 
 The CPU budget (2 shared cores, under an hour a run) kept training to {recipe["epochs"]} epochs
 at {config["train_size"]} px and a MobileNetV2 encoder; 18 epochs reached 0.8443, 40 epochs
 0.8705, 80 epochs 0.8793 (same split, {config["train_size"]} px, unrefined). 1000 LFW photos
-pseudo-labelled by RVM (a teacher at 0.90 on these photos) lifted a 40-epoch run only to 0.8736
+pseudo-labelled by RVM (0.9055 on these photos) lifted a 40-epoch run only to 0.8736
 (runs table): head-and-shoulders shots do not teach the failures above (people cut off in
 full-body and group photos). Next to try: teacher masks on photos like those, longer runs
 (`lookalike train portrait --resume` carries a stopped run on), a GPU.
