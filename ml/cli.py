@@ -650,8 +650,8 @@ def cmd_train_emotion(args: argparse.Namespace) -> None:
     progress = TqdmProgress(unit="batch")
     try:
         final = train(args.out or WEIGHTS, epochs=args.epochs, seed=args.seed, width=args.width,
-                     blocks=blocks, mixup=args.mixup, bf16=bf16_choice(args.precision),
-                     resume=args.resume, progress=progress, log=log)
+                      blocks=blocks, mixup=args.mixup, bf16=bf16_choice(args.precision),
+                      resume=args.resume, progress=progress, log=log)
     except ValueError as exc:  # --resume of a run with other settings
         raise CliError(str(exc)) from None
     progress.close()
@@ -671,12 +671,12 @@ def cmd_train_portrait(args: argparse.Namespace) -> None:
     progress = TqdmProgress(unit="batch")
     try:
         final = train(args.out or WEIGHTS, epochs=args.epochs, seed=args.seed, paste=args.paste,
-                     pseudo=args.pseudo, bf16=bf16_choice(args.precision), resume=args.resume,
-                     progress=progress, log=log)
+                      pseudo=args.pseudo, bf16=bf16_choice(args.precision), resume=args.resume,
+                      progress=progress, log=log)
     except ValueError as exc:  # --resume of a run with other settings
         raise CliError(str(exc)) from None
-    except OSError as exc:  # the encoder's ImageNet weights could not be fetched
-        raise CliError(f"could not fetch the encoder's ImageNet weights: {exc}") from exc
+    except OSError as exc:  # the encoder's ImageNet weights or the teacher could not be fetched
+        raise CliError(f"could not fetch the encoder's or the teacher's weights: {exc}") from exc
     progress.close()
     print(f"final validation mIoU {final['validation_miou']:.4f} (epoch {final['epoch']}); "
           f"weights in {args.out or WEIGHTS}")
