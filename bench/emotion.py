@@ -31,7 +31,13 @@ from bench.emotion_baselines import (  # noqa: E402
     predict_face_api,
     predict_mini_xception,
 )
-from bench.report import epoch_kept, machine, previous_weights, write_section  # noqa: E402
+from bench.report import (  # noqa: E402
+    epoch_kept,
+    machine,
+    precision_text,
+    previous_weights,
+    write_section,
+)
 from ml.emotion.evaluate import read_labelled_crops  # noqa: E402
 from ml.emotion.model import CLASSES, WEIGHTS, load_model, predict_crops  # noqa: E402
 from ml.paths import data_dir  # noqa: E402
@@ -196,7 +202,7 @@ def write_model_card(checkpoint: dict, results, one: float, batch: float, size_m
     recipe = checkpoint.get("recipe", FIRST_RECIPE)
     mixup = (f"mixup (alpha {recipe['mixup']}: each batch blended with a shuffled copy of itself, "
              "the loss blended in the same proportion); " if recipe.get("mixup") else "")
-    bf16 = "; training steps in bf16 mixed precision, channels-last" if recipe.get("bf16") else ""
+    bf16 = precision_text(recipe)
     name, fer, ck = results[0]
     per_class = "\n".join(f"| {c} | {100 * fer['per_class'][c]:.1f}% |" for c in CLASSES)
     others = "\n".join(f"- {n}: {100 * f['accuracy']:.2f}% on FER2013 validation, "

