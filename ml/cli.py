@@ -181,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--width", type=int, default=32, help="channels of the first stage")
             p.add_argument("--blocks", default="1,2,2,1", help="residual blocks per stage")
             p.add_argument("--mixup", type=float, default=0.2, help="mixup alpha (0: off)")
+            p.add_argument("--distil", type=float, default=0.0, metavar="SHARE",
+                           help="share of the loss learnt from face-api's expression net's "
+                                "probabilities (0: off; below 0.5 the true label always leads)")
     return parser
 
 
@@ -650,7 +653,8 @@ def cmd_train_emotion(args: argparse.Namespace) -> None:
     progress = TqdmProgress(unit="batch")
     try:
         final = train(args.out or WEIGHTS, epochs=args.epochs, seed=args.seed, width=args.width,
-                      blocks=blocks, mixup=args.mixup, bf16=bf16_choice(args.precision),
+                      blocks=blocks, mixup=args.mixup, distil=args.distil,
+                      bf16=bf16_choice(args.precision),
                       resume=args.resume, progress=progress, log=log)
     except ValueError as exc:  # --resume of a run with other settings
         raise CliError(str(exc)) from None

@@ -104,3 +104,24 @@ def test_mixed_precision_trains_in_bf16_only_where_asked() -> None:
         assert layer(torch.randn(1, 4)).dtype == torch.bfloat16
     with autocast(cpu, bf16=False):
         assert layer(torch.randn(1, 4)).dtype == torch.float32
+
+
+def test_the_emotion_teacher_gives_one_cached_distribution_per_face():
+    """face-api's probabilities, the second target of ``train emotion --distil``: a distribution
+    per face, the same for a face and its mirror image (the student is shown both), right on
+    clear expressions, and computed once (cached by the faces' digest)."""
+    from ml.emotion.evaluate import read_labelled_crops
+    from ml.emotion.model import CLASSES
+    from ml.paths import data_dir, home
+    from ml.training.emotion import face_api_targets
+
+    crops, labels, _, _ = read_labelled_crops(data_dir() / "ckplus48")
+    pick = np.concatenate([np.flatnonzero(labels == CLASSES.index(c))[:20]
+                           for c in ("happy", "surprise")])
+    targets = face_api_targets(crops[pick]).numpy()
+    assert targets.shape == (40, len(CLASSES))
+    assert np.allclose(targets.sum(1), 1, atol=1e-4)
+    assert (targets.argmax(1) == labels[pick]).mean() >= 0.9
+    mirrored = face_api_targets(np.ascontiguousarray(crops[pick][:, :, ::-1])).numpy()
+    assert np.array_equal(targets, mirrored)
+    assert len(list((home() / "training").glob("face-api-targets-*.npy"))) == 2
