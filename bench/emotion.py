@@ -252,8 +252,10 @@ After every epoch the whole training state (network, optimiser, learning-rate sc
 state, history) is saved beside the weights as `<out>.state.pt`;
 `lookalike train emotion --out W.pt --resume` carries on a stopped run with the same settings
 and ends with the same weights as an uninterrupted one (checked again with bf16 steps: 2 epochs
-straight and 1 epoch, stop, resume, 1 epoch give identical tensors). A wider network or a
-longer run (`--width 48 --epochs 80`) are the next levers for this card's goal.
+straight and 1 epoch, stop, resume, 1 epoch give identical tensors). Next levers for this
+card's goals: a longer run (`--epochs 100`), and distillation from face-api (`--distil`) that
+leans on the teacher only for the classes where it is strong: as it is, it lifts CK+ and costs
+fear (runs table below).
 
 ## Metrics (FER2013 validation, {n_val} crops)
 Accuracy **{100 * fer["accuracy"]:.2f}%** (single networks in the literature reach about 73-74%
