@@ -184,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--distil", type=float, default=0.0, metavar="SHARE",
                            help="share of the loss learnt from face-api's expression net's "
                                 "probabilities (0: off; below 0.5 the true label always leads)")
+            p.add_argument("--distil-on", choices=("all", "agreed"), default="all",
+                           help="the faces that learn from the teacher: all, or those it labels "
+                                "as FER2013 does (the others learn from their label alone)")
     return parser
 
 
@@ -654,6 +657,7 @@ def cmd_train_emotion(args: argparse.Namespace) -> None:
     try:
         final = train(args.out or WEIGHTS, epochs=args.epochs, seed=args.seed, width=args.width,
                       blocks=blocks, mixup=args.mixup, distil=args.distil,
+                      distil_on=args.distil_on,
                       bf16=bf16_choice(args.precision),
                       resume=args.resume, progress=progress, log=log)
     except ValueError as exc:  # --resume of a run with other settings
