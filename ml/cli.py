@@ -657,8 +657,7 @@ def cmd_train_emotion(args: argparse.Namespace) -> None:
     try:
         final = train(args.out or WEIGHTS, epochs=args.epochs, seed=args.seed, width=args.width,
                       blocks=blocks, mixup=args.mixup, distil=args.distil,
-                      distil_on=args.distil_on,
-                      bf16=bf16_choice(args.precision),
+                      distil_on=args.distil_on, bf16=bf16_choice(args.precision),
                       resume=args.resume, progress=progress, log=log)
     except ValueError as exc:  # --resume of a run with other settings
         raise CliError(str(exc)) from None

@@ -136,8 +136,7 @@ def evaluate(model: EmotionNet, images: np.ndarray, labels: np.ndarray) -> tuple
 def train(out: Path = WEIGHTS, epochs: int = 40, batch: int = 128, lr: float = 0.1,
           width: int = 32, blocks: tuple[int, ...] = (1, 2, 2, 1), seed: int = 0,
           mixup: float = 0.2, distil: float = 0.0, distil_on: str = "all",
-          bf16: bool | None = None,
-          resume: bool = False,
+          bf16: bool | None = None, resume: bool = False,
           progress: Progress = no_progress, log=print) -> dict:
     """Train, save the final weights (fp16) at ``out``; return their metrics.
     ``bf16``: mixed precision for the training steps (None: where it is fast, see
@@ -174,9 +173,10 @@ def train(out: Path = WEIGHTS, epochs: int = 40, batch: int = 128, lr: float = 0
         teacher = face_api_targets(train_x, progress)
         if distil_on == "agreed":  # where the teacher is wrong, its target is the label
             recipe["distil_on"] = distil_on
-            wrong = teacher.argmax(1) != torch.from_numpy(train_y)
-            teacher[wrong] = F.one_hot(torch.from_numpy(train_y[wrong.numpy()]),
-                                       len(CLASSES)).float() * 0.9 + 0.1 / len(CLASSES)
+            truth = torch.from_numpy(train_y)
+            wrong = teacher.argmax(1) != truth
+            smoothed = F.one_hot(truth[wrong], len(CLASSES)).float() * 0.9 + 0.1 / len(CLASSES)
+            teacher[wrong] = smoothed  # the label as the label loss sees it (smoothing 0.1)
     first = 1
     state = load_state(out, config, recipe) if resume else None
     if state is not None:
