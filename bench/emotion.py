@@ -198,10 +198,12 @@ def write_model_card(checkpoint: dict, results, one: float, batch: float, size_m
     recipe = checkpoint.get("recipe", FIRST_RECIPE)
     mixup = (f"mixup (alpha {recipe['mixup']}: each batch blended with a shuffled copy of itself, "
              "the loss blended in the same proportion); " if recipe.get("mixup") else "")
+    agreed = (", on the faces it labels as FER2013 does (the others: their label)"
+              if recipe.get("distil_on") == "agreed" else "")
     distil = (f"distillation: a share of {recipe['distil']} of the loss is cross-entropy against "
               "face-api's expression probabilities for the same face (mirror-averaged, mixed by "
-              "mixup like the labels; `ml.training.teachers`), the rest against the true label; "
-              if recipe.get("distil") else "")
+              f"mixup like the labels; `ml.training.teachers`){agreed}, the rest against the "
+              "true label; " if recipe.get("distil") else "")
     bf16 = precision_text(recipe)
     teacher_data = ("No other labels were learnt from; face-api's network (trained by its "
                     "authors on other photos) gave the second, soft target for FER2013's "

@@ -207,12 +207,11 @@ def train(out: Path = WEIGHTS, epochs: int = 40, batch: int = 128, lr: float = 0
                         + (1 - share) * F.cross_entropy(logits, y[partner], weight=weight,
                                                         label_smoothing=0.1)
                 else:
-                    share, partner = 1.0, torch.arange(len(y), device=device)
                     logits = model(x).float()
                     loss = F.cross_entropy(logits, y, weight=weight, label_smoothing=0.1)
                 if teacher is not None:
                     t = teacher[idx].to(device)
-                    soft = share * t + (1 - share) * t[partner]
+                    soft = share * t + (1 - share) * t[partner] if mixup > 0 else t
                     loss = (1 - distil) * loss + distil * F.cross_entropy(logits, soft)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
