@@ -9,7 +9,7 @@
   ``STRANGERS`` people drawn at random (as many in every set: Bollywood has no more), each one's
   first photo against every photo of the others, the best similarity %, pooled over ``DRAWS``
   draws (seed 0): the situation of a user who is in no gallery.
-- Emotion: accuracy per class on FER2013 validation (from the shipped checkpoint).
+- Emotion: accuracy per class on FER2013 validation (the shipped weights, measured as `make bench-emotion` does).
 - Portrait: IoU per photo type on the model's 50 validation photos; the type is measured, not
   guessed: faces found by MTCNN (none, one, several) and the largest face's height over the
   photo's (close-up at 0.2 and above, else wider / full body).
@@ -35,10 +35,11 @@ sys.path.insert(0, str(ROOT))
 import ml  # noqa: E402
 from bench.faces import embeddings, identification, load_set, pairs_for  # noqa: E402
 from bench.report import machine  # noqa: E402
-from ml.emotion.model import CLASSES, WEIGHTS  # noqa: E402
+from ml.emotion.model import CLASSES, predict_crops  # noqa: E402
 from ml.faces.verify import calibration, similarity  # noqa: E402
 from ml.paths import data_dir  # noqa: E402
 from ml.portrait.model import iou, portrait_mask, validation_stems  # noqa: E402
+from ml.training.emotion import load_fer2013  # noqa: E402
 
 FAIRNESS_MD = ROOT / "docs" / "fairness.md"
 LABELS_CSV = ROOT / "docs" / "data" / "cfp_perceived_labels.csv"
@@ -127,9 +128,11 @@ def group_rows(fr_threshold: float) -> list[tuple[str, str, int, int, float, flo
 
 
 def emotion_rows() -> list[tuple[str, float, int]]:
-    metrics = torch.load(WEIGHTS, map_location="cpu", weights_only=True)["metrics"]
-    confusion = np.array(metrics["confusion"])
-    return [(name, confusion[i, i] / confusion[i].sum(), int(confusion[i].sum()))
+    """Per-class accuracy of the shipped (fp16) weights on FER2013 validation, as
+    `make bench-emotion` measures it."""
+    crops, labels = load_fer2013()["validation"]
+    predicted = predict_crops(crops).argmax(1)
+    return [(name, float((predicted[labels == i] == i).mean()), int((labels == i).sum()))
             for i, name in enumerate(CLASSES)]
 
 
