@@ -9,7 +9,8 @@
   ``STRANGERS`` people drawn at random (as many in every set: Bollywood has no more), each one's
   first photo against every photo of the others, the best similarity %, pooled over ``DRAWS``
   draws (seed 0): the situation of a user who is in no gallery.
-- Emotion: accuracy per class on FER2013 validation (the shipped weights, measured as `make bench-emotion` does).
+- Emotion: accuracy per class on FER2013 validation (the shipped weights, measured as
+  `make bench-emotion` does).
 - Portrait: IoU per photo type on the model's 50 validation photos; the type is measured, not
   guessed: faces found by MTCNN (none, one, several) and the largest face's height over the
   photo's (close-up at 0.2 and above, else wider / full body).
