@@ -68,7 +68,7 @@ bench-kshot: install
 	$(PY) bench/kshot.py
 
 # Retrain the shipped emotion CNN: 40 epochs (width 32, mixup, bf16, 30% learnt from face-api on
-# the faces it labels right), 1.7 hours on 2 CPU cores (stopped? the same command + `--resume`);
+# the faces it labels right), 1.65 hours on 2 CPU cores (stopped? the same command + `--resume`);
 # uses a GPU when present.
 train-emotion: install
 	rm -f docs/emotion_training_log.jsonl

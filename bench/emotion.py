@@ -92,7 +92,7 @@ def confusion_png(confusion: np.ndarray, path: Path, title: str) -> None:
 
 DOCS = ROOT / "docs"
 # Weights shipped before, as committed then: before issue 16 (24 epochs, no mixup), and the
-# 36-epoch mixup run that followed.
+# runs shipped after it, each until the next one.
 PREVIOUS = (("5176c8ee33feb08e76f65f5ecca7428c61097d10", "24 epochs, shipped before issue 16"),
             ("dc60d712df57ff0dae5062874809551f662b133c", "36 epochs + mixup, shipped next"),
             ("9b5e2e255730a2042c6d7883f068a385ab4826c0", "wider 40 epochs, shipped next"))
