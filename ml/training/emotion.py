@@ -168,6 +168,8 @@ def train(out: Path = WEIGHTS, epochs: int = 40, batch: int = 128, lr: float = 0
     recipe = {"epochs": epochs, "batch": batch, "lr": lr, "seed": seed, "mixup": mixup,
               "bf16": bf16}
     teacher = None
+    if distil_on not in ("all", "agreed"):
+        raise ValueError(f"distil_on must be 'all' or 'agreed', not {distil_on!r}")
     if distil > 0:  # only then in the recipe, so that older runs still resume
         recipe |= {"distil": distil, "teacher": "face-api 1.7.15 face_expression_model"}
         teacher = face_api_targets(train_x, progress)
