@@ -131,12 +131,20 @@ def test_family_resemblance_end_to_end(embedded_stack):
     assert response.status_code == 202
     result = wait_done(client, response.get_json()["status_url"])["result"]
     assert result["verdict"].startswith("child looks most like mother")
-    matrix = np.array(result["matrix"])
+    matrix, names = np.array(result["matrix"]), result["names"]
     assert matrix.shape == (3, 3) and np.allclose(matrix, matrix.T)
     assert matrix[0, 1] > matrix[0, 2]
     assert set(result["regions"]) == {"eyes", "nose", "mouth"}
     assert result["regions"]["eyes"]["most_like"] == "mother"
     assert "children" in result["note"]
+    kinship = result["kinship"]
+    assert set(kinship["scores"]) == {"mother", "father"}
+    assert all(0 <= p <= 1 for p in kinship["scores"].values())
+    assert kinship["matrix"][0][0] is None and 0 <= kinship["matrix"][1][2] <= 1
+    assert result["verdict"] == (f"child looks most like {kinship['most_like']}: kinship "
+                                 f"{100 * kinship['scores'][kinship['most_like']]:.0f}%, face "
+                                 f"{matrix[0, names.index(kinship['most_like'])]:.0f}%")
+    assert "right for" in kinship["about"]
     for person in result["people"]:
         assert client.get(person["photo_url"]).status_code == 200
 
