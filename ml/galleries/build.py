@@ -44,6 +44,8 @@ from ml.paths import data_dir
 from ml.progress import Progress, no_progress
 from ml.settings import settings
 
+# The default gallery's folders in the data directory (those present are used).
+DEFAULT_SOURCES = ("lfw", "cfp", "pins", "hollywood", "kpop", "bollywood")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tar")
 THUMB_SIZE = 160
@@ -107,13 +109,15 @@ def read_actors(path: Path | None) -> set[str]:
 
 
 def default_sources() -> tuple[list[Path], Path | None]:
-    """The ``celebrities`` gallery: LFW + CFP + Bollywood from the data directory, unless the
-    settings name other sources (``LOOKALIKE_GALLERY_SOURCES``, ``LOOKALIKE_GALLERY_ACTORS``)."""
+    """The ``celebrities`` gallery: LFW, CFP, Pins, Hollywood, K-pop and Bollywood from the data
+    directory (one person in several folders is one identity), unless the settings name other
+    sources (``LOOKALIKE_GALLERY_SOURCES``, ``LOOKALIKE_GALLERY_ACTORS``)."""
     configured = settings()
     if configured.gallery_sources:
         return list(configured.gallery_sources), configured.gallery_actors
     root = data_dir()
-    return [root / "lfw", root / "cfp", root / "bollywood"], root / "actors.txt"
+    folders = [root / f for f in DEFAULT_SOURCES]
+    return [f for f in folders if f.is_dir()], root / "actors.txt"
 
 
 def choose_faces(photos: list[SourcePhoto], found: list[ImageFaces | str],
@@ -268,14 +272,18 @@ def names_close(a: str, b: str) -> bool:
 
 
 def build(name: str, sources: list[Path], actors_file: Path | None = None,
-          embedder: str | None = None, progress: Progress = no_progress) -> GalleryData:
-    """Build gallery ``name`` from scratch out of ``sources``; returns what was written."""
+          embedder: str | None = None, progress: Progress = no_progress,
+          known_min_photos: int = 0) -> GalleryData:
+    """Build gallery ``name`` from scratch out of ``sources``; returns what was written.
+
+    ``known_min_photos``: lookalikes come only from actors and people with at least this many
+    photos (a celebrity gallery: ``ml.galleries.ranking.KNOWN_MIN_PHOTOS``)."""
     photos, empty = scan_sources(sources)
     data, best = collect(photos, read_actors(actors_file), embedder, progress)
     data.report["empty"] = empty
     write_version(name, data, best, {"sources": [str(s) for s in sources],
-                                     "actors_file": str(actors_file) if actors_file else None},
-                  progress)
+                                     "actors_file": str(actors_file) if actors_file else None,
+                                     "known_min_photos": known_min_photos}, progress)
     return data
 
 

@@ -29,6 +29,7 @@ from ml.galleries.build import (
     scan_sources,
     write_version,
 )
+from ml.galleries.ranking import KNOWN_MIN_PHOTOS
 from ml.galleries.store import DEFAULT_GALLERY, Gallery, galleries_dir, gallery_path, person_key
 from ml.progress import Progress, no_progress
 
@@ -77,8 +78,11 @@ def is_building(name: str) -> bool:
 
 def current_fingerprint() -> str:
     """What a gallery built now would be made with: a version made otherwise (an older detector
-    or template) is rebuilt in the background, and served until the new one is ready."""
-    return f"{fingerprint(default_embedder_name())}-min{GALLERY_MIN_FACE}"
+    or template, other sources, another lookalike rule) is rebuilt in the background, and served
+    until the new one is ready."""
+    sources = "+".join(Path(s).name for s in default_sources()[0])
+    return (f"{fingerprint(default_embedder_name())}-min{GALLERY_MIN_FACE}-{sources}"
+            f"-known{KNOWN_MIN_PHOTOS}")
 
 
 def _meta(name: str) -> dict | None:
@@ -171,7 +175,7 @@ def prepare_default_gallery(progress: Progress = no_progress,
             actors = read_actors(actors_file)
             meta = {"sources": [str(s) for s in sources],
                     "actors_file": str(actors_file) if actors_file else None,
-                    "fingerprint": current_fingerprint()}
+                    "fingerprint": current_fingerprint(), "known_min_photos": KNOWN_MIN_PHOTOS}
             first = [p for p in photos if person_key(p.person) in actors]
             rest = [p for p in photos if person_key(p.person) not in actors]
             status.total = len(photos)

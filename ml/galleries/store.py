@@ -27,6 +27,7 @@ import numpy as np
 from ml.errors import BadGalleryName, GalleryNotFound
 from ml.faces.embedding import Embeddings
 from ml.faces.verify import similarity
+from ml.galleries.ranking import profiles, rms_distance, top_k, unit
 from ml.paths import home
 
 DEFAULT_GALLERY = "celebrities"
@@ -157,6 +158,15 @@ class Gallery:
         self.index = AnnoyIndex(dim, "angular")
         self.index.load(str(version / "index.ann"))
         self.actor_rows = np.flatnonzero([self.identities[i].actor for i in self.identity])
+        # Lookalikes rank identities by their centroid (``ml.galleries.ranking``); a gallery
+        # built with ``known_min_photos`` (the default one) answers with known people only.
+        self.centroids = unit(profiles(self.vectors, self.identity, len(self.identities)))
+        min_photos = int(meta.get("known_min_photos") or 0)
+        counts = np.bincount(self.identity, minlength=len(self.identities))
+        self.actor = np.array([i.actor for i in self.identities], bool)
+        self.lookalike_candidates = (counts > 0) & (self.actor | (counts >= min_photos))
+        self._rows_of = np.split(np.argsort(self.identity, kind="stable"),
+                                 np.cumsum(counts)[:-1])
         self.actor_index = None
         if len(self.actor_rows):
             self.actor_index = AnnoyIndex(dim, "angular")
@@ -186,17 +196,45 @@ class Gallery:
     def thumbnail_path(self, identity: Identity) -> str | None:
         return str(self.version / "thumbs" / identity.thumbnail) if identity.thumbnail else None
 
-    def lookalikes(self, embeddings: Embeddings, k: int = 5, actors_only: bool = False,
-                   exclude: set[str] = frozenset(),
-                   top_m: int = AGGREGATE_TOP_M) -> list[list[Lookalike]]:
-        """Top-``k`` identities for each face in ``embeddings``, best first.
-
-        An identity scores the mean distance of its ``top_m`` nearest photos (1 = nearest)."""
+    def _check(self, embeddings: Embeddings) -> None:
         if embeddings.embedder != self.embedder:
             raise ValueError(
                 f"gallery '{self.name}' was built with the '{self.embedder}' embedder; faces "
                 f"embedded by '{embeddings.embedder}' cannot be searched in it"
             )
+
+    def lookalikes(self, embeddings: Embeddings, k: int = 5, actors_only: bool = False,
+                   exclude: set[str] = frozenset()) -> list[list[Lookalike]]:
+        """Who each face in ``embeddings`` looks like: the top-``k`` identities by the
+        distance to their centroid (all their photos at once), best first. For several photos
+        of one person, pass their profile (``ml.galleries.ranking.profile_of``)."""
+        self._check(embeddings)
+        allowed = self.lookalike_candidates & (self.actor if actors_only else True)
+        if exclude:
+            allowed = allowed & ~np.isin([i.key for i in self.identities], list(exclude))
+        out = []
+        for query, dist in zip(embeddings.vectors, rms_distance(unit(embeddings.vectors),
+                                                               self.centroids), strict=True):
+            ranked = []
+            for ident in top_k(dist, allowed, k):
+                who = self.identities[ident]
+                rows = self._rows_of[ident]
+                nearest = rows[int(np.argmax(self.vectors[rows] @ query))]
+                ranked.append(Lookalike(who.name, who.key,
+                                        float(similarity(dist[ident], self.embedder)),
+                                        float(dist[ident]), who.actor, self.source[nearest],
+                                        self.thumbnail_path(who)))
+            out.append(ranked)
+        return out
+
+    def nearest_people(self, embeddings: Embeddings, k: int = 5, actors_only: bool = False,
+                       exclude: set[str] = frozenset(),
+                       top_m: int = AGGREGATE_TOP_M) -> list[list[Lookalike]]:
+        """Who each face in ``embeddings`` *is*: the top-``k`` identities by their nearest
+        photo (identification: a person's own photo finds them), best first.
+
+        An identity scores the mean distance of its ``top_m`` nearest photos (1 = nearest)."""
+        self._check(embeddings)
         index, rows = (self.actor_index, self.actor_rows) if actors_only else (
             self.index, None)
         if index is None:
