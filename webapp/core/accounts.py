@@ -408,9 +408,16 @@ def upgrade_schema(app: Flask) -> None:
         upgrade(directory=str(MIGRATIONS))
 
 
+def engine_options(url: str) -> dict:
+    """SQLite: writers from every web process queue for the file's lock (up to 30 s under load)
+    rather than fail at once."""
+    sqlite = url.startswith("sqlite")
+    return {"pool_pre_ping": True, **({"connect_args": {"timeout": 30}} if sqlite else {})}
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", app.config["DATABASE_URL"])
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["DATABASE_URL"]))
     db.init_app(app)
     Migrate(app, db, directory=str(MIGRATIONS))
     upgrade_schema(app)

@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from webapp.core.accounts import current_owner
+from webapp.core.accounts import current_owner, engine_options
 from webapp.core.errors import answer, wants_json
 
 DB_SCHEME = "lookalike+db"
@@ -56,7 +56,7 @@ class DatabaseStorage(Storage):
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False,
                  database_url: str = "", **options) -> None:
         super().__init__(uri, wrap_exceptions, **options)
-        self.engine = create_engine(database_url, pool_pre_ping=True)
+        self.engine = create_engine(database_url, **engine_options(database_url))
         if self.engine.dialect.name == "sqlite":
             from sqlalchemy.dialects.sqlite import insert
         elif self.engine.dialect.name == "postgresql":
