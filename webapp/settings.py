@@ -65,8 +65,15 @@ def from_environment(data: Path) -> dict:
         "UPLOAD_LIMIT": os.environ.get("LOOKALIKE_UPLOAD_LIMIT", "60 per minute"),
         "LOGIN_LIMIT": os.environ.get("LOOKALIKE_LOGIN_LIMIT", "5 per 15 minutes"),
         "LOGIN_IP_LIMIT": os.environ.get("LOOKALIKE_LOGIN_IP_LIMIT", "30 per 15 minutes"),
-        "RATELIMIT_STORAGE_URI": os.environ.get("LOOKALIKE_RATELIMIT_STORAGE")
-        or limiter_storage(os.environ.get("LOOKALIKE_BROKER_URL", "")),
+        # Unset: the broker if it is Redis, else the accounts database (webapp.core.limits).
+        "RATELIMIT_STORAGE_URI": os.environ.get("LOOKALIKE_RATELIMIT_STORAGE") or None,
+        "PASSWORD_LIMIT": os.environ.get("LOOKALIKE_PASSWORD_LIMIT", "5 per 15 minutes"),
+        # Behind a TLS proxy (webapp.core.security): Secure cookies, and trust that many
+        # proxies' X-Forwarded-For/-Proto/-Host headers.
+        "HTTPS": os.environ.get("LOOKALIKE_HTTPS", "0").lower() in ("1", "true", "yes", "on"),
+        "PROXIES": env_int("LOOKALIKE_PROXIES", 0),
+        # Where invite links point (https://lookalike.example); unset: a path on this server.
+        "BASE_URL": os.environ.get("LOOKALIKE_BASE_URL", ""),
     }
 
 
@@ -75,8 +82,3 @@ def signup_mode(value: str) -> str:
     if mode not in ("open", "closed", "invite"):
         raise ValueError(f"LOOKALIKE_SIGNUP must be open, closed or invite, not {value!r}")
     return mode
-
-
-def limiter_storage(broker: str) -> str:
-    """Redis when the app has one (limits shared by every web process), else in memory."""
-    return broker if broker.startswith(("redis://", "rediss://")) else "memory://"

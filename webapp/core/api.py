@@ -14,7 +14,7 @@ from werkzeug.exceptions import NotFound
 
 from ml.galleries.prepare import build_status
 from webapp.core import jobs
-from webapp.core.accounts import current_username
+from webapp.core.accounts import current_owner
 from webapp.core.galleries import existing, protected, stored_name
 from webapp.core.openapi import document
 from webapp.core.status import job_status
@@ -33,7 +33,7 @@ def open_job(job_id: str) -> jobs.Job:
     except jobs.JobNotFound:
         abort(404, description=GONE)
     owner = job.meta.get("owner")
-    if owner is not None and owner != current_username():
+    if owner is not None and owner != current_owner():
         abort(404, description=GONE)
     return job
 
@@ -85,13 +85,15 @@ def job_file(job_id: str, name: str):
 
 @bp.get("/galleries/<gallery>/thumbs/<file>")
 def thumbnail(gallery: str, file: str):
-    """A gallery identity's thumbnail; only gallery names and thumbnail names are accepted."""
+    """A gallery identity's thumbnail; only gallery names and thumbnail names are accepted.
+    A shared gallery's may be cached by anyone; a user's own are never cached (the same URL
+    shows each user their own family: ``private, no-store`` from ``security``)."""
     if not THUMB_FILE.fullmatch(file):
         abort(404, description="no such thumbnail")
     path = existing(gallery).resolve() / "thumbs" / file
     if not path.is_file():
         abort(404, description="no such thumbnail")
-    return send_file(path, max_age=3600)
+    return send_file(path, max_age=3600 if gallery in protected() else None)
 
 
 @bp.get("/galleries/<gallery>/build")

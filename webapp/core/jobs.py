@@ -129,7 +129,7 @@ def sweep(data_dir: Path, now: float | None = None) -> int:
     root = jobs_root(data_dir)
     removed = 0
     for folder in (Path(data_dir) / "enrol").glob("*"):  # photos staged by a killed process
-        if now - folder.stat().st_mtime > 3600:
+        if now - _mtime(folder, now) > 3600:
             shutil.rmtree(folder, ignore_errors=True)
     if not root.exists():
         return 0
@@ -141,13 +141,22 @@ def sweep(data_dir: Path, now: float | None = None) -> int:
             continue
         meta = _read_json(folder / "meta.json")
         if meta is None:  # a job being created, or a broken one: judge by the folder's age
-            stale = now - folder.stat().st_mtime > 3600
+            stale = now - _mtime(folder, now) > 3600
             if stale and delete(data_dir, folder.name):
                 removed += 1
             continue
         if now >= meta["expires"] and delete(data_dir, folder.name):
             removed += 1
     return removed
+
+
+def _mtime(folder: Path, now: float) -> float:
+    """When ``folder`` last changed; ``now`` if it is gone already (deleted by "delete now",
+    another sweep or its request while this sweep ran): nothing left to judge."""
+    try:
+        return folder.stat().st_mtime
+    except OSError:
+        return now
 
 
 def delete_owned(data_dir: Path, owner: str) -> int:

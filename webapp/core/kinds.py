@@ -15,7 +15,7 @@ from flask import Flask, current_app
 from kombu.exceptions import OperationalError
 
 from webapp.core import jobs
-from webapp.core.accounts import current_username
+from webapp.core.accounts import current_owner
 from webapp.core.errors import UserError
 
 FileUrl = Callable[[str | None], str | None]
@@ -50,7 +50,7 @@ def enqueue(kind: str, uploads: list[bytes], options: dict, ttl: int | None = No
     """Store the uploads as a new job and queue its task (routed by the Celery app)."""
     config = current_app.config
     job = jobs.create(config["DATA_DIR"], kind, uploads, options, ttl or config["JOB_TTL"],
-                      owner=current_username())
+                      owner=current_owner())
     try:
         kinds()[kind].task.apply_async(args=[job.id], task_id=job.id)
     except OperationalError:  # the broker is down (restarting, say): keep nothing, say so

@@ -30,7 +30,7 @@ from werkzeug.datastructures import FileStorage
 from ml.errors import NoFaces
 from ml.galleries.build import add, build, remove
 from ml.galleries.store import delete_gallery, display_name, gallery_path, owned_name, person_key
-from webapp.core.accounts import current_username
+from webapp.core.accounts import current_owner
 from webapp.core.errors import UserError
 from webapp.core.galleries import describe, protected, stored_name
 from webapp.core.uploads import check_image
@@ -69,7 +69,7 @@ def new_name(name: str) -> str:
                           "with a letter or digit)")
     if name in protected() or taken(name):
         raise UserError(f"a gallery named '{name}' already exists", 409)
-    return owned_name(current_username(), name)
+    return owned_name(current_owner(), name)
 
 
 def person_folder(name: str) -> str:
