@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ml.device import gpu_present
 from ml.paths import home
 from ml.settings import settings as ml_settings
 
@@ -17,10 +18,9 @@ def env_int(name: str, default: int) -> int:
 
 
 def default_queue() -> str:
-    """Analysis goes to the ``gpu`` queue when this machine has CUDA, else to ``cpu``."""
-    import torch
-
-    return "gpu" if torch.cuda.is_available() else "cpu"
+    """Analysis goes to the ``gpu`` queue when this machine has a GPU, else to ``cpu`` (asked
+    of the driver: the web process never loads torch)."""
+    return "gpu" if gpu_present() else "cpu"
 
 
 def data_dir(configured: str | os.PathLike | None = None) -> Path:

@@ -31,6 +31,7 @@ from ml.faces.embedding import get_embedder
 from ml.faces.pipeline import find_faces, main_face
 from ml.faces.verify import calibration
 from ml.galleries.store import (
+    GALLERY_MIN_FACE,
     N_TREES,
     Gallery,
     GalleryData,
@@ -47,10 +48,6 @@ from ml.settings import settings
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tar")
 THUMB_SIZE = 160
-# Gallery photos are about one face, never a tiny one: looking only for faces at least this
-# wide (detector pixels) makes detection 2-3x faster and found every face the default (20) did
-# on samples of LFW, CFP and Bollywood (docs/benchmarks.md, identification section).
-GALLERY_MIN_FACE = 40
 # One person under two spellings in two sources (LFW's "Luiz Inacio Lula da Silva", CFP's "Luiz
 # Lula Da Silva") is merged when the names are close and the mean faces are nearer than this
 # (docs/calibration.md: where the same people's and different people's mean faces lie).

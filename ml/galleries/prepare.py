@@ -20,16 +20,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ml.errors import GalleryBuilding
-from ml.faces.embedding import default_embedder_name, fingerprint
-from ml.galleries.build import (
+from ml.faces.versions import default_embedder_name, fingerprint
+from ml.galleries.store import (
+    DEFAULT_GALLERY,
     GALLERY_MIN_FACE,
-    collect,
-    default_sources,
-    read_actors,
-    scan_sources,
-    write_version,
+    Gallery,
+    galleries_dir,
+    gallery_path,
+    person_key,
 )
-from ml.galleries.store import DEFAULT_GALLERY, Gallery, galleries_dir, gallery_path, person_key
 from ml.progress import Progress, no_progress
 
 STATUS_EVERY = 2.0  # seconds between status-file writes
@@ -161,6 +160,15 @@ def prepare_default_gallery(progress: Progress = no_progress,
     """Build the default gallery, or finish building it: actors first, then everyone.
 
     Raises ``GalleryBuilding`` if another process is building it now."""
+    # Here, not at the top: ``build_status`` is read by the web app, which never loads torch.
+    from ml.galleries.build import (
+        collect,
+        default_sources,
+        read_actors,
+        scan_sources,
+        write_version,
+    )
+
     with build_lock(name, wait=2.0):  # not put off by a status probe holding it a moment
         if gallery_path(name).exists() and is_complete(name):
             return Gallery.open(name)

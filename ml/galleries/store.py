@@ -21,15 +21,23 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ml.errors import BadGalleryName, GalleryNotFound
-from ml.faces.embedding import Embeddings
 from ml.faces.verify import similarity
 from ml.paths import home
 
+if TYPE_CHECKING:  # the embedder's module loads torch: the web reads galleries without it
+    from ml.faces.embedding import Embeddings
+
 DEFAULT_GALLERY = "celebrities"
+# Gallery photos are about one face, never a tiny one: looking only for faces at least this
+# wide (detector pixels) makes detection 2-3x faster and found every face the default (20) did
+# on samples of LFW, CFP and Bollywood (docs/benchmarks.md, identification section).
+# Part of a built gallery's fingerprint (ml.galleries.prepare); used by ml.galleries.build.
+GALLERY_MIN_FACE = 40
 # Chosen in docs/benchmarks.md (bench/index.py): recall@10 vs latency on the real gallery.
 N_TREES = 32
 SEARCH_K = 20_000

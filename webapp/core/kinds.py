@@ -3,6 +3,10 @@
 A feature registers its kind once (``register(app, JobKind(...))`` in its ``init_app``); the core
 then queues it (``enqueue``), routes its task to its queue (``webapp.core.celery_app``), reports
 its stages (``webapp.core.status``) and serves its result page, without knowing the feature.
+
+The kind names its task and the module defining it as strings: the web process sends the task
+by name and never imports that module, so it never loads torch or a model (the task bodies import
+``ml``); workers import it (``webapp.worker``) and run its ``warm_up`` once per process.
 """
 
 from __future__ import annotations
@@ -10,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from celery import Task
 from flask import Flask, current_app
 from kombu.exceptions import OperationalError
 
@@ -24,7 +27,8 @@ FileUrl = Callable[[str | None], str | None]
 @dataclass(frozen=True)
 class JobKind:
     name: str  # stored in the job's meta ("analyze", "family", ...)
-    task: Task  # the Celery task object; it is called with the job id
+    task: str  # the Celery task's name; it is sent with the job id
+    tasks: str  # the module defining the task, imported by workers only
     stages: tuple[str, ...]  # the progress stages it reports, in order (shown by the page)
     queue: str = "analysis"  # "analysis" = the QUEUE setting (gpu or cpu), or a queue name
     page: str | None = None  # endpoint of its own result page; None: the core's /jobs/<id>
@@ -52,7 +56,8 @@ def enqueue(kind: str, uploads: list[bytes], options: dict, ttl: int | None = No
     job = jobs.create(config["DATA_DIR"], kind, uploads, options, ttl or config["JOB_TTL"],
                       owner=current_username())
     try:
-        kinds()[kind].task.apply_async(args=[job.id], task_id=job.id)
+        celery = current_app.extensions["celery"]
+        celery.send_task(kinds()[kind].task, args=[job.id], task_id=job.id)
     except OperationalError:  # the broker is down (restarting, say): keep nothing, say so
         jobs.delete(config["DATA_DIR"], job.id)
         raise UserError("The work queue cannot be reached just now, so nothing was kept: "

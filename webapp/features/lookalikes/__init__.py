@@ -10,11 +10,15 @@ from webapp.core.errors import form_page
 from webapp.core.kinds import JobKind, register
 from webapp.core.openapi import add_paths
 from webapp.core.security import upload_limit
-from webapp.features.lookalikes import openapi, tasks, views
+from webapp.features.lookalikes import openapi, views
+
+# The web sends TASK by name and never imports .tasks (ml, torch): workers do.
+STAGES = ("gallery", "detect", "embed", "lookalikes", "emotion", "portrait", "share card")
+TASK = "webapp.tasks.analyze"
 
 
 def init_app(app: Flask) -> None:
-    register(app, JobKind("analyze", tasks.analyze, tasks.STAGES,
+    register(app, JobKind("analyze", TASK, f"{__name__}.tasks", STAGES,
                           result_urls=views.result_urls))
     app.register_blueprint(views.bp)
     app.register_blueprint(views.api_bp)
