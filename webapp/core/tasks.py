@@ -180,4 +180,5 @@ def run_job(task: Task, job_id: str, work: Callable[[Task, jobs.Job], dict]) -> 
 @shared_task(name="webapp.tasks.sweep")
 def sweep() -> int:
     """Delete expired jobs (run by Celery beat every ``SWEEP_INTERVAL`` seconds)."""
-    return jobs.sweep(current_app.config["DATA_DIR"])
+    return jobs.sweep(current_app.config["DATA_DIR"],
+                      scratch=tuple(current_app.extensions.get("scratch", ())))
