@@ -39,10 +39,10 @@ import torch
 from bench.report import ROOT, machine, write_section
 from ml.faces.embedding import Embeddings
 from ml.faces.verify import similarity
-from ml.galleries.build import collect, default_sources, read_actors, scan_sources, write_version
+from ml.galleries.build import collect, read_actors, scan_sources, write_version
 from ml.galleries.firmness import fit_firmness
 from ml.galleries.ranking import KNOWN_MIN_PHOTOS, profile_of, profiles, rms_distance, top_k, unit
-from ml.galleries.store import Gallery, GalleryData, person_key
+from ml.galleries.store import Gallery, GalleryData, default_sources, person_key
 from ml.paths import data_dir, home
 from ml.progress import TqdmProgress
 

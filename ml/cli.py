@@ -331,8 +331,8 @@ def _print_report(name: str, report: dict) -> None:
 
 
 def cmd_gallery_build(args: argparse.Namespace) -> None:
-    from ml.galleries.build import build, default_sources
-    from ml.galleries.store import owned_name
+    from ml.galleries.build import build
+    from ml.galleries.store import default_sources, owned_name
     from ml.progress import TqdmProgress
 
     args.name = owned_name(args.owner, args.name)

@@ -11,10 +11,10 @@ import pytest
 
 import ml
 from ml.errors import DifferentPeople, NoFaces
-from ml.galleries.build import build, default_sources
+from ml.galleries.build import build
 from ml.galleries.firmness import firmness, lookalikes_with_firmness
 from ml.galleries.profile import person_profile
-from ml.galleries.store import Gallery, person_key
+from ml.galleries.store import Gallery, default_sources, person_key
 from ml.paths import data_dir, home
 from tests.support import enrol, lfw
 

@@ -31,6 +31,7 @@ from ml.faces.embedding import get_embedder
 from ml.faces.pipeline import find_faces, main_face
 from ml.faces.verify import calibration
 from ml.galleries.store import (
+    GALLERY_MIN_FACE,
     N_TREES,
     Gallery,
     GalleryData,
@@ -40,19 +41,11 @@ from ml.galleries.store import (
     person_key,
 )
 from ml.images import ImageError, load_image
-from ml.paths import data_dir
 from ml.progress import Progress, no_progress
-from ml.settings import settings
 
-# The default gallery's folders in the data directory (those present are used).
-DEFAULT_SOURCES = ("lfw", "cfp", "pins", "hollywood", "kpop", "bollywood")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tar")
 THUMB_SIZE = 160
-# Gallery photos are about one face, never a tiny one: looking only for faces at least this
-# wide (detector pixels) makes detection 2-3x faster and found every face the default (20) did
-# on samples of LFW, CFP and Bollywood (docs/benchmarks.md, identification section).
-GALLERY_MIN_FACE = 40
 # One person under two spellings in two sources (LFW's "Luiz Inacio Lula da Silva", CFP's "Luiz
 # Lula Da Silva") is merged when the names are close and the mean faces are nearer than this
 # (docs/calibration.md: where the same people's and different people's mean faces lie).
@@ -106,18 +99,6 @@ def read_actors(path: Path | None) -> set[str]:
         return set()
     lines = Path(path).read_text().splitlines()
     return {person_key(n) for n in lines if n.strip() and not n.startswith("#")}
-
-
-def default_sources() -> tuple[list[Path], Path | None]:
-    """The ``celebrities`` gallery: LFW, CFP, Pins, Hollywood, K-pop and Bollywood from the data
-    directory (one person in several folders is one identity), unless the settings name other
-    sources (``LOOKALIKE_GALLERY_SOURCES``, ``LOOKALIKE_GALLERY_ACTORS``)."""
-    configured = settings()
-    if configured.gallery_sources:
-        return list(configured.gallery_sources), configured.gallery_actors
-    root = data_dir()
-    folders = [root / f for f in DEFAULT_SOURCES]
-    return [f for f in folders if f.is_dir()], root / "actors.txt"
 
 
 def choose_faces(photos: list[SourcePhoto], found: list[ImageFaces | str],

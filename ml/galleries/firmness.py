@@ -14,11 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ml.faces.embedding import Embeddings
-from ml.galleries.store import Gallery, Lookalike
+if TYPE_CHECKING:
+    from ml.faces.embedding import Embeddings
+    from ml.galleries.store import Gallery, Lookalike
 
 FIRMNESS_FILE = Path(__file__).with_name("firmness.json")
 BINS = 5  # margin quantile bins on the development strangers

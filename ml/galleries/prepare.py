@@ -20,17 +20,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ml.errors import GalleryBuilding
-from ml.faces.embedding import default_embedder_name, fingerprint
-from ml.galleries.build import (
-    GALLERY_MIN_FACE,
-    collect,
-    default_sources,
-    read_actors,
-    scan_sources,
-    write_version,
-)
+from ml.faces.versions import default_embedder_name, fingerprint
 from ml.galleries.ranking import KNOWN_MIN_PHOTOS
-from ml.galleries.store import DEFAULT_GALLERY, Gallery, galleries_dir, gallery_path, person_key
+from ml.galleries.store import (
+    DEFAULT_GALLERY,
+    GALLERY_MIN_FACE,
+    Gallery,
+    default_sources,
+    galleries_dir,
+    gallery_path,
+    person_key,
+)
 from ml.progress import Progress, no_progress
 
 STATUS_EVERY = 2.0  # seconds between status-file writes
@@ -165,6 +165,14 @@ def prepare_default_gallery(progress: Progress = no_progress,
     """Build the default gallery, or finish building it: actors first, then everyone.
 
     Raises ``GalleryBuilding`` if another process is building it now."""
+    # Here, not at the top: ``build_status`` is read by the web app, which never loads torch.
+    from ml.galleries.build import (
+        collect,
+        read_actors,
+        scan_sources,
+        write_version,
+    )
+
     with build_lock(name, wait=2.0):  # not put off by a status probe holding it a moment
         if gallery_path(name).exists() and is_complete(name):
             return Gallery.open(name)

@@ -21,16 +21,27 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ml.errors import BadGalleryName, GalleryNotFound
-from ml.faces.embedding import Embeddings
 from ml.faces.verify import similarity
 from ml.galleries.ranking import profiles, rms_distance, top_k, unit
-from ml.paths import home
+from ml.paths import data_dir, home
+from ml.settings import settings
+
+if TYPE_CHECKING:  # the embedder's module loads torch: the web reads galleries without it
+    from ml.faces.embedding import Embeddings
 
 DEFAULT_GALLERY = "celebrities"
+# The default gallery's folders in the data directory (those present are used).
+DEFAULT_SOURCES = ("lfw", "cfp", "pins", "hollywood", "kpop", "bollywood")
+# Gallery photos are about one face, never a tiny one: looking only for faces at least this
+# wide (detector pixels) makes detection 2-3x faster and found every face the default (20) did
+# on samples of LFW, CFP and Bollywood (docs/benchmarks.md, identification section).
+# Part of a built gallery's fingerprint (ml.galleries.prepare); used by ml.galleries.build.
+GALLERY_MIN_FACE = 40
 # Chosen in docs/benchmarks.md (bench/index.py): recall@10 vs latency on the real gallery.
 N_TREES = 32
 SEARCH_K = 20_000
@@ -94,6 +105,18 @@ class Lookalike:
         return {"name": self.name, "similarity": round(self.similarity, 1),
                 "distance": round(self.distance, 4), "actor": self.actor, "photo": self.photo,
                 "thumbnail": self.thumbnail}
+
+
+def default_sources() -> tuple[list[Path], Path | None]:
+    """The ``celebrities`` gallery: LFW, CFP, Pins, Hollywood, K-pop and Bollywood from the data
+    directory (one person in several folders is one identity), unless the settings name other
+    sources (``LOOKALIKE_GALLERY_SOURCES``, ``LOOKALIKE_GALLERY_ACTORS``)."""
+    configured = settings()
+    if configured.gallery_sources:
+        return list(configured.gallery_sources), configured.gallery_actors
+    root = data_dir()
+    folders = [root / f for f in DEFAULT_SOURCES]
+    return [f for f in folders if f.is_dir()], root / "actors.txt"
 
 
 def galleries_dir() -> Path:

@@ -367,6 +367,11 @@ def current_owner() -> str | None:
     return current_user.owner_id if current_user.is_authenticated else None
 
 
+def open_to_visitors(app: Flask, *endpoints: str) -> None:
+    """Endpoints a visitor reaches even with ``LOOKALIKE_REQUIRE_LOGIN=1`` (signing in, up)."""
+    app.extensions.setdefault("open_to_visitors", set()).update(endpoints)
+
+
 def account_required(view):
     """Pages: a visitor is sent to sign in (then back); API: 401."""
 
@@ -455,8 +460,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def login_gate():
         """``LOOKALIKE_REQUIRE_LOGIN=1``: nothing but signing in for visitors."""
-        open_endpoints = {"accounts.login", "accounts.login_post", "accounts.signup",
-                          "accounts.signup_post", "static"}
+        open_endpoints = {"static", *app.extensions.get("open_to_visitors", ())}
         if (app.config["REQUIRE_LOGIN"] and request.endpoint not in open_endpoints
                 and not current_user.is_authenticated):
             return needs_login()

@@ -16,6 +16,7 @@ from ml.galleries.prepare import build_status
 from webapp.core import jobs
 from webapp.core.accounts import current_owner
 from webapp.core.galleries import existing, protected, stored_name
+from webapp.core.kinds import kinds
 from webapp.core.openapi import document
 from webapp.core.status import job_status
 
@@ -72,8 +73,9 @@ def delete_job(job_id: str):
 @bp.get("/jobs/<job_id>/files/<name>")
 def job_file(job_id: str, name: str):
     job = open_job(job_id)
+    kind = kinds().get(job.kind)
     try:
-        path = job.file(name)
+        path = job.file(name, kind.files if kind else "(?!)")
     except jobs.JobNotFound:
         abort(404, description="no such file")
     if not path.is_file():

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import numpy as np
 from celery import Task, shared_task
+from flask import current_app
 from PIL import Image
 
 import ml
+from ml.emotion.model import load_model
 from ml.errors import NoFaces
 from ml.faces.detection import SELFIE_SIDE
 from ml.faces.embedding import Embeddings
@@ -22,11 +24,19 @@ from ml.galleries.store import no_close_match
 from ml.portrait.model import portrait
 from ml.render.sheet import lookalike_sheet
 from webapp.core import jobs
-from webapp.core.tasks import Reporter, load_photo, run_job, save, wait_for_gallery
+from webapp.core.tasks import (
+    Reporter,
+    gallery,
+    load_photo,
+    run_job,
+    save,
+    wait_for_gallery,
+    warm_faces,
+)
+from webapp.features.lookalikes import STAGES, TASK
 
 log = logging.getLogger(__name__)
 
-STAGES = ("gallery", "detect", "embed", "lookalikes", "emotion", "portrait", "share card")
 
 
 def lookalike_dict(match, gallery_name: str) -> dict:
@@ -35,7 +45,7 @@ def lookalike_dict(match, gallery_name: str) -> dict:
             "thumbnail": Path(match.thumbnail).name if match.thumbnail else None}
 
 
-@shared_task(bind=True, name="webapp.tasks.analyze")
+@shared_task(bind=True, name=TASK)
 def analyze(self, job_id: str) -> dict:
     """One photo → faces, lookalikes (everyone and actors only), emotions, portrait, cards."""
     return run_job(self, job_id, _analyze)
@@ -139,3 +149,17 @@ def make_portrait(image: Image.Image, folder: Path, strength: int) -> str | None
     return None
 
 
+
+
+def warm_up() -> None:
+    """Once per worker process: the face, expression and portrait networks and the gallery."""
+    warm_faces()
+    load_model()
+    try:
+        portrait(Image.new("RGB", (64, 64)))
+    except Exception as exc:  # portrait weights not there yet: the task says so per job
+        log.warning("portrait model not loaded: %s", exc)
+    try:
+        gallery(current_app.config["GALLERY"])
+    except Exception as exc:
+        log.warning("gallery not loaded: %s", exc)

@@ -20,8 +20,6 @@ from flask import (
 from PIL import Image
 
 from ml.galleries.ranking import MAX_PROFILE_PHOTOS
-from ml.portrait.model import blur_background
-from ml.portrait.model import cutout as person_cutout
 from webapp.core import jobs
 from webapp.core.api import GONE, open_job, queued
 from webapp.core.errors import UserError
@@ -123,6 +121,8 @@ def reblur(job_id: str):
     ext = "jpg" if fmt == "jpeg" else "png"
     path = job.dir / f"portrait-s{strength}.{ext}"
     if not path.exists():
+        from ml.portrait.blur import blur_background  # OpenCV (16 MB): on first use only
+
         photo, mask = stored_portrait(job)
         keep(path, Image.fromarray(blur_background(photo, mask, strength, False)))
     return picture(path, f"lookalike-portrait.{ext}")
@@ -135,6 +135,8 @@ def cutout(job_id: str):
     job = open_job(job_id)
     path = job.dir / "cutout.png"
     if not path.exists():
+        from ml.portrait.blur import cutout as person_cutout  # (OpenCV: on first use only)
+
         keep(path, person_cutout(*stored_portrait(job)))
     return picture(path, "lookalike-cutout.png")
 
