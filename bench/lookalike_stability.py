@@ -42,13 +42,15 @@ from ml.faces.verify import similarity
 from ml.galleries.build import collect, read_actors, scan_sources, write_version
 from ml.galleries.firmness import fit_firmness
 from ml.galleries.ranking import KNOWN_MIN_PHOTOS, profile_of, profiles, rms_distance, top_k, unit
-from ml.galleries.store import Gallery, GalleryData, default_sources, person_key
+from ml.galleries.store import GALLERY_MIN_FACE, Gallery, GalleryData, default_sources, person_key
 from ml.paths import data_dir, home
 from ml.progress import TqdmProgress
 
 LABELS_CSV = ROOT / "docs" / "data" / "cfp_perceived_labels.csv"
 K = 5
-SHIPPED = "centroid-known"  # the lever Gallery.lookalikes implements (chosen on development)
+# What the app ships (chosen on development): Gallery.lookalikes of each face embedded at three
+# scales (ml.galleries.profile.steady_embed).
+SHIPPED = "steady-centroid-known"
 
 
 @dataclass
@@ -195,39 +197,82 @@ def whitening(space: Space, shrink: float) -> Callable[[np.ndarray], np.ndarray]
     return lambda x: np.asarray(x, np.float32) @ w
 
 
-def levers(space: Space) -> dict[str, tuple[str, Lever]]:
-    """name -> (what it is, ranking). The first is the ranking shipped before."""
+@dataclass
+class Option:
+    """One ranking tried: what it is, the function, whether the queries are the photos
+    embedded at three scales (``steady_embed``), whether its distance is the calibrated one."""
+
+    what: str
+    rank: Lever
+    steady: bool = False
+    calibrated: bool = True
+
+
+def levers(space: Space) -> dict[str, Option]:
+    """name -> the ranking tried. The first is the ranking shipped before."""
     everyone = space.present
     known = space.present & space.known
     means = profiles(space.vectors, space.identity, space.n)
     qmeans = profiles(space.vectors, space.identity, space.n,
                       np.maximum(space.quality, 0.05))
     centre = space.vectors.mean(axis=0)
+    centroid = by_vectors(means, known, True)
+    meancos = by_vectors(means, known, False)
     return {
-        "before": ("nearest photo, everyone (shipped before)", nearest_photo(space, everyone)),
-        "centroid-all": ("centroid, everyone", by_vectors(means, everyone, True)),
-        "nearest-known": ("nearest photo, known people only", nearest_photo(space, known)),
-        "top3-known": ("mean of the 3 nearest photos, known", nearest_photo(space, known, 3)),
-        "centroid-known": ("centroid, known people only", by_vectors(means, known, True)),
-        "meancos-known": ("mean cosine to all photos (rms photo distance), known",
-                          by_vectors(means, known, False)),
-        "quality-known": ("quality-weighted centroid, known", by_vectors(qmeans, known, True)),
-        "trimmed-known": ("centroid of the 80% photos nearest it, known",
-                          by_vectors(trimmed_profiles(space, 0.8), known, True)),
-        "capped-known": ("centroid of the 20 best-quality photos, known",
-                         by_vectors(capped_profiles(space, 20), known, True)),
-        "centred-known": ("centroid, gallery mean removed (hubness), known",
-                          by_vectors(means, known, True, lambda x: x - centre)),
-        "whitened-known": ("centroid, within-identity whitening (shrink 0.5), known",
-                           by_vectors(means, known, True, whitening(space, 0.5))),
+        "before": Option("nearest photo, everyone (shipped before)",
+                         nearest_photo(space, everyone)),
+        "centroid-all": Option("centroid, everyone", by_vectors(means, everyone, True)),
+        "nearest-known": Option("nearest photo, known people only", nearest_photo(space, known)),
+        "top3-known": Option("mean of the 3 nearest photos, known",
+                             nearest_photo(space, known, 3)),
+        "centroid-known": Option("centroid, known people only", centroid),
+        "meancos-known": Option("mean cosine to all photos (rms photo distance), known",
+                                meancos),
+        "quality-known": Option("quality-weighted centroid, known",
+                                by_vectors(qmeans, known, True)),
+        "trimmed-known": Option("centroid of the 80% photos nearest it, known",
+                                by_vectors(trimmed_profiles(space, 0.8), known, True)),
+        "capped-known": Option("centroid of the 20 best-quality photos, known",
+                               by_vectors(capped_profiles(space, 20), known, True)),
+        "centred-known": Option("centroid, gallery mean removed (hubness), known",
+                                by_vectors(means, known, True, lambda x: x - centre),
+                                calibrated=False),
+        "whitened-known": Option("centroid, within-identity whitening (shrink 0.5), known",
+                                 by_vectors(means, known, True, whitening(space, 0.5)),
+                                 calibrated=False),
+        "steady-meancos-known": Option("mean cosine, known; photo embedded at 3 scales",
+                                       meancos, steady=True),
+        SHIPPED: Option("centroid, known; photo embedded at 3 scales", centroid, steady=True),
     }
+
+
+def steady_queries(data: GalleryData, strangers: list[Strangers]) -> np.ndarray:
+    """``data.vectors`` with every stranger's photo embedded as the app embeds a query
+    (``steady_embed``: three scales averaged); faces from the cache, matched by box."""
+    from ml.faces.pipeline import find_faces
+    from ml.galleries.profile import steady_embed
+    from ml.images import load_image
+
+    rows = sorted({r for s in strangers for rr in s.people.values() for r in rr})
+    photos = {p.source: p for p in scan_sources(default_sources()[0])[0]}
+    found = find_faces([photos[data.source[r]] for r in rows], data.embedder,
+                       min_face=GALLERY_MIN_FACE)
+    out = data.vectors.copy()
+    for row, item in zip(rows, found, strict=True):
+        face = min(item.faces, key=lambda f: float(np.abs(np.array(f.box) - data.box[row]).sum()))
+        image = load_image(photos[data.source[row]].read())
+        out[row] = steady_embed(image, [face], data.embedder).vectors[0]
+    return out
 
 
 # -- measures -------------------------------------------------------------------------------
 
 
-def measure(rank: Lever, data: GalleryData, space: Space, strangers: list[Strangers]) -> dict:
-    """Single photos and half-profiles of every stranger in ``strangers`` (pooled)."""
+def measure(rank: Lever, data: GalleryData, space: Space, strangers: list[Strangers],
+            queries: np.ndarray | None = None) -> dict:
+    """Single photos and half-profiles of every stranger in ``strangers`` (pooled); a
+    stranger's photo is ``queries[row]`` (default: its plain embedding)."""
+    queries = data.vectors if queries is None else queries
     agree1, in5, overlap = [], [], []
     tops, best = [], []
     obscure = []
@@ -235,7 +280,7 @@ def measure(rank: Lever, data: GalleryData, space: Space, strangers: list[Strang
     per_group: dict[tuple[str, str], list[float]] = defaultdict(list)
     for group in strangers:
         for key, rows in group.people.items():
-            idx, dist = rank(data.vectors[rows])
+            idx, dist = rank(queries[rows])
             tops += list(idx[:, 0])
             best += list(dist[:, 0])
             obscure += list(space.obscure[idx].ravel())
@@ -254,8 +299,8 @@ def measure(rank: Lever, data: GalleryData, space: Space, strangers: list[Strang
                 per_group[(label, value)].append(float(np.mean(person)))
             if len(rows) >= 2:
                 half = len(rows) // 2
-                pa = profile_of(data.vectors[rows[:half]])[None]
-                pb = profile_of(data.vectors[rows[half:]])[None]
+                pa = profile_of(queries[rows[:half]])[None]
+                pb = profile_of(queries[rows[half:]])[None]
                 halves.append(rank(pa)[0][0, 0] == rank(pb)[0][0, 0])
     counts = Counter(int(t) for t in tops)
     return {
@@ -284,8 +329,8 @@ def make_space(data: GalleryData, held: set[int], actors: set[str]) -> tuple[Spa
     ), keep
 
 
-def shipped_through_gallery(data: GalleryData, keep: np.ndarray, space: Space,
-                            strangers: list[Strangers]) -> float:
+def shipped_through_gallery(data: GalleryData, keep: np.ndarray, queries: np.ndarray,
+                            lever: Lever, strangers: list[Strangers]) -> float:
     """The shipped ranking, through the real ``Gallery`` (version on disk, known-only rule):
     the share of stranger photos whose top-k list equals the benchmark's own computation."""
     name = "bench-stability"
@@ -293,13 +338,12 @@ def shipped_through_gallery(data: GalleryData, keep: np.ndarray, space: Space,
                       [data.source[r] for r in keep], data.quality[keep], data.box[keep], {})
     write_version(name, sub, {}, {"known_min_photos": KNOWN_MIN_PHOTOS})
     gallery = Gallery.open(name)
-    lever = levers(space)[SHIPPED][1]
+    keys = {i.key: n for n, i in enumerate(data.identities)}
     same = total = 0
     for group in strangers:
         for rows in group.people.values():
-            ours = lever(data.vectors[rows])[0]
-            found = gallery.lookalikes(Embeddings(data.vectors[rows], data.embedder), K)
-            keys = {i.key: n for n, i in enumerate(data.identities)}
+            ours = lever(queries[rows])[0]
+            found = gallery.lookalikes(Embeddings(queries[rows], data.embedder), K)
             for mine, theirs in zip(ours, found, strict=True):
                 same += list(mine) == [keys[x.key] for x in theirs]
                 total += 1
@@ -308,13 +352,13 @@ def shipped_through_gallery(data: GalleryData, keep: np.ndarray, space: Space,
     return same / total
 
 
-def write_firmness(rank: Lever, data: GalleryData, strangers: list[Strangers]) -> None:
+def write_firmness(rank: Lever, queries: np.ndarray, strangers: list[Strangers]) -> None:
     """Margin of the top-1 over the runner-up against how often the same person's other photos
     (single photos) or other half (profiles) agree, on the development strangers only."""
     single, profile = [], []
     for group in strangers:
         for rows in group.people.values():
-            vectors = data.vectors[rows]
+            vectors = queries[rows]
             idx, dist = rank(vectors)
             for a in range(len(rows)):
                 others = [idx[b, 0] == idx[a, 0] for b in range(len(rows)) if b != a]
@@ -362,24 +406,35 @@ def main() -> None:
           f"strangers held out: {len(held)}", flush=True)
     splits = {split: [s for s in strangers if s.split == split]
               for split in ("development", "reported")}
+    steady = steady_queries(data, strangers)
+    options = levers(space)
     table = {}
-    for name, (what, rank) in levers(space).items():
-        table[name] = {split: measure(rank, data, space, groups)
+    for name, option in options.items():
+        queries = steady if option.steady else data.vectors
+        table[name] = {split: measure(option.rank, data, space, groups, queries)
                        for split, groups in splits.items()}
-        table[name]["what"] = what
+        table[name]["what"] = option.what
+        if not option.calibrated:
+            for split in splits:
+                table[name][split]["median_similarity"] = float("nan")
         d, r = table[name]["development"], table[name]["reported"]
         print(f"{name:16s} dev agree {d['agree1']:.3f} in5 {d['in5']:.3f} halves "
               f"{d['halves']:.3f} | reported agree {r['agree1']:.3f} in5 {r['in5']:.3f} "
               f"overlap {r['overlap5']:.3f} hub {r['hub']:.3f} obscure {r['obscure']:.3f} "
               f"halves {r['halves']:.3f} median sim {r['median_similarity']:.1f}", flush=True)
-    per_source = {f"{s.source} ({s.split})": measure(levers(space)[SHIPPED][1], data,
-                                                    space, [s]) for s in strangers}
-    through = shipped_through_gallery(data, keep, space, strangers)
+    shipped = options[SHIPPED].rank
+    per_source = {f"{s.source} ({s.split})": measure(shipped, data, space, [s], steady)
+                  for s in strangers}
+    through = shipped_through_gallery(data, keep, steady, shipped, strangers)
     print(f"shipped ranking through Gallery.lookalikes: {100 * through:.1f}% of top-5 lists "
           "identical to the benchmark's", flush=True)
     if args.write:
-        write_firmness(levers(space)[SHIPPED][1], data, splits["development"])
+        write_firmness(shipped, steady, splits["development"])
     report(table, per_source, through, space, keep, held, args, time.perf_counter() - start)
+
+
+def similarity_text(value: float) -> str:
+    return "n/a (another space)" if np.isnan(value) else f"{value:.1f}%"
 
 
 def report(table: dict, per_source: dict, through: float, space: Space, keep: np.ndarray,
@@ -408,7 +463,8 @@ def report(table: dict, per_source: dict, through: float, space: Space, keep: np
         lines.append(
             f"| {row['what']}{mark} | {d['agree1']:.3f} | {r['agree1']:.3f} | {r['in5']:.3f} | "
             f"{r['overlap5']:.3f} | {100 * r['hub']:.1f}% ({r['hub_name']}) | "
-            f"{r['median_similarity']:.1f}% | {100 * r['obscure']:.1f}% | {r['halves']:.3f} |")
+            f"{similarity_text(r['median_similarity'])} | {100 * r['obscure']:.1f}% | "
+            f"{r['halves']:.3f} |")
     lines += ["", "Per set (shipped ranking):", "",
               "| strangers | people | photos | same top-1 | top-1 in other's top-5 | "
               "busiest | half vs half |", "|---|---|---|---|---|---|---|"]

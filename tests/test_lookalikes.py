@@ -3,6 +3,7 @@ ranking of known people, several photos combined into one answer, how firm the a
 
 from __future__ import annotations
 
+import json
 import shutil
 import uuid
 
@@ -16,7 +17,7 @@ from ml.galleries.firmness import firmness, lookalikes_with_firmness
 from ml.galleries.profile import person_profile
 from ml.galleries.store import Gallery, default_sources, person_key
 from ml.paths import data_dir, home
-from tests.support import enrol, lfw
+from tests.support import enrol, lfw, lookalike
 
 PINS = data_dir() / "pins"
 
@@ -117,3 +118,28 @@ def test_the_answer_says_how_firm_it_is(tmp_path, gallery_name):
     assert firmness("A", 0.3).chance >= firmness("A", 0.0).chance
     several = firmness("A", 0.1, ["A", "A", "B"])
     assert several.photos_agreeing == 2 and "2 of your 3 photos" in several.text
+
+
+def test_cli_per_person_prints_one_line_per_folder(tmp_path, gallery_name):
+    build(gallery_name, [enrol(tmp_path / "src", ["Tony_Blair", "Colin_Powell",
+                                                   "Serena_Williams"])])
+    people = tmp_path / "people"
+    for folder, photos in {"tony": [lfw("Tony_Blair", 1), lfw("Tony_Blair", 7)],
+                           "colin": [lfw("Colin_Powell", 1), lfw("Colin_Powell", 7)],
+                           "mixed": [lfw("Tony_Blair", 8), lfw("Serena_Williams", 1)]}.items():
+        (people / folder).mkdir(parents=True)
+        for photo in photos:
+            shutil.copy(photo, people / folder)
+    result = lookalike("match", "--per-person", str(people), "--gallery", gallery_name,
+                       "--k", "2", "--json")
+    lines = {line["person"]: line for line in map(json.loads, result.stdout.splitlines())}
+    assert set(lines) == {"tony", "colin", "mixed"}
+    assert lines["tony"]["photos"] == 2 and lines["tony"]["lookalikes"][0]["name"] == "Tony Blair"
+    assert len(lines["colin"]["lookalikes"]) == 2
+    assert lines["colin"]["lookalikes"][0]["name"] == "Colin Powell"
+    assert lines["colin"]["firmness"]["photos"] == 2
+    assert "show different people" in lines["mixed"]["error"]
+    assert result.returncode == 2 and "Traceback" not in result.stderr  # one folder failed
+    missing = lookalike("match", "--per-person", str(tmp_path / "nowhere"), "--gallery",
+                        gallery_name)
+    assert missing.returncode == 2 and "not a folder" in missing.stderr

@@ -19,7 +19,7 @@ from ml.faces.detection import SELFIE_SIDE
 from ml.faces.embedding import Embeddings
 from ml.faces.pipeline import main_face
 from ml.galleries.firmness import lookalikes_with_firmness
-from ml.galleries.profile import check_one_person, combine
+from ml.galleries.profile import check_one_person, combine, steady_embed
 from ml.galleries.store import no_close_match
 from ml.portrait.model import portrait
 from ml.render.sheet import lookalike_sheet
@@ -66,9 +66,7 @@ def _analyze(task: Task, job: jobs.Job) -> dict:
     if photos > 1:  # several photos of one person: their main faces, one answer
         faces, singles = profile_faces(job, array, found, photos, people.embedder)
     report("embed")
-    vectors = ml.embed(array, faces, people.embedder)
-    if photos > 1:
-        vectors = combine(singles)
+    vectors = combine(singles) if photos > 1 else steady_embed(array, faces, people.embedder)
     report("lookalikes")
     everyone, firm = lookalikes_with_firmness(people, vectors, options["k"], False, singles)
     actors, actor_firm = lookalikes_with_firmness(people, vectors, options["k"], True, singles)
@@ -124,13 +122,13 @@ def profile_faces(job: jobs.Job, array: np.ndarray, found: list, photos: int,
     first = main_face(found, array.shape[1], array.shape[0])
     if first is None:
         raise NoFaces("photo 1: no face found")
-    vectors = [ml.embed(array, [first], embedder).vectors[0]]
+    vectors = [steady_embed(array, [first], embedder).vectors[0]]
     for n in range(1, photos):
         other = np.asarray(load_photo(job.input(n)))
         face = main_face(ml.detect(other, max_side=SELFIE_SIDE), other.shape[1], other.shape[0])
         if face is None:
             raise NoFaces(f"photo {n + 1}: no face found")
-        vectors.append(ml.embed(other, [face], embedder).vectors[0])
+        vectors.append(steady_embed(other, [face], embedder).vectors[0])
     singles = Embeddings(np.stack(vectors), embedder)
     check_one_person(singles)
     return [first], singles
