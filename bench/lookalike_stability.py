@@ -41,7 +41,7 @@ from ml.faces.embedding import Embeddings
 from ml.faces.verify import similarity
 from ml.galleries.build import collect, read_actors, scan_sources, write_version
 from ml.galleries.firmness import fit_firmness
-from ml.galleries.ranking import KNOWN_MIN_PHOTOS, profile_of, profiles, rms_distance, top_k, unit
+from ml.galleries.ranking import KNOWN_MIN_PHOTOS, distances, profile_of, profiles, top_k, unit
 from ml.galleries.store import GALLERY_MIN_FACE, Gallery, GalleryData, default_sources, person_key
 from ml.paths import data_dir, home
 from ml.progress import TqdmProgress
@@ -156,7 +156,7 @@ def by_vectors(per_identity: np.ndarray, allowed: np.ndarray, normalise: bool,
 
     def rank(queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         q = unit(transform(queries))
-        d = rms_distance(q, table)
+        d = distances(q, table)
         idx = np.array([top_k(row, allowed, K) for row in d])
         return idx, np.take_along_axis(d, idx, axis=1)
     return rank

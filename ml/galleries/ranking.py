@@ -44,12 +44,11 @@ def profile_of(vectors: np.ndarray) -> np.ndarray:
     return unit(np.mean(np.atleast_2d(vectors), axis=0))[0]
 
 
-def rms_distance(query: np.ndarray, means: np.ndarray) -> np.ndarray:
-    """Root-mean-square distance from unit ``query`` vectors (Q, D) to every photo of each
-    identity, computed from the identity means (M, D): mean |q - x|^2 = 2 - 2 q . mean(x).
-    It ranks like the mean cosine to an identity's photos and is a photo-pair distance, so the
-    similarity % calibrated on photo pairs reads it as it reads any pair."""
-    return np.sqrt(np.maximum(0.0, 2.0 - 2.0 * np.atleast_2d(query) @ means.T))
+def distances(query: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """sqrt(2 - 2 q . t) from unit ``query`` vectors (Q, D) to every row of ``table`` (M, D):
+    with unit rows (centroids) the Euclidean distance; with plain identity means the
+    root-mean-square distance to the identity's photos (mean |q - x|^2 = 2 - 2 q . mean(x))."""
+    return np.sqrt(np.maximum(0.0, 2.0 - 2.0 * np.atleast_2d(query) @ table.T))
 
 
 def top_k(distances: np.ndarray, allowed: np.ndarray, k: int) -> np.ndarray:

@@ -27,7 +27,7 @@ import numpy as np
 
 from ml.errors import BadGalleryName, GalleryNotFound
 from ml.faces.verify import similarity
-from ml.galleries.ranking import profiles, rms_distance, top_k, unit
+from ml.galleries.ranking import distances, profiles, top_k, unit
 from ml.paths import data_dir, home
 from ml.settings import settings
 
@@ -236,7 +236,7 @@ class Gallery:
         if exclude:
             allowed = allowed & ~np.isin([i.key for i in self.identities], list(exclude))
         out = []
-        for query, dist in zip(embeddings.vectors, rms_distance(unit(embeddings.vectors),
+        for query, dist in zip(embeddings.vectors, distances(unit(embeddings.vectors),
                                                                self.centroids), strict=True):
             ranked = []
             for ident in top_k(dist, allowed, k):
