@@ -5,7 +5,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check
 STAMP  := $(VENV)/.installed
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: install weights run test test-fast lint train-emotion train-portrait bench bench-faces bench-lfw bench-identification bench-index bench-emotion bench-kshot bench-portrait bench-kinship clean
+.PHONY: install weights run test test-fast lint train-emotion train-portrait bench bench-faces bench-lfw bench-identification bench-index bench-emotion bench-kshot bench-portrait bench-stability bench-kinship clean
 
 install: $(STAMP) weights
 
@@ -42,7 +42,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
-bench: bench-faces bench-lfw bench-identification bench-index bench-emotion bench-kshot bench-portrait
+bench: bench-faces bench-lfw bench-identification bench-index bench-emotion bench-kshot bench-portrait bench-stability
 
 # Our face engine beside face_recognition on LFW, CFP, Bollywood and human_seg (about an hour
 # on 2 CPU cores the first time; embeddings are cached in $LOOKALIKE_HOME/bench).
@@ -54,6 +54,12 @@ bench-lfw: install
 
 bench-identification: install
 	$(PY) bench/identification.py
+
+# Lookalike stability for strangers (people held out of the default gallery): the same top-1
+# from two photos, hubness, unknown names, profiles; every ranking tried. (With --write it
+# also refits the firmness table, ml/galleries/firmness.json, on the development split.)
+bench-stability: install
+	$(PY) -m bench.lookalike_stability
 
 bench-index: install
 	$(PY) bench/index.py

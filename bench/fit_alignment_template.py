@@ -16,7 +16,7 @@ Photos: evenly spaced over LFW (loose crops) and CFP (tight headshots), so both 
 
     .venv/bin/python bench/fit_alignment_template.py [--images 400]
 
-The printed ``TEMPLATE_150`` goes into ``ml/faces/alignment.py``; docs/alignment.md has the run.
+The printed ``TEMPLATE_150`` goes into ``ml/faces/versions.py``; docs/alignment.md has the run.
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ def evaluate(name: str, data: GalleryData, top_ms: list[int]) -> dict[int, tuple
         hits1 = hits5 = 0
         for row in probes:
             query = Embeddings(data.vectors[row : row + 1], data.embedder)
-            found = [x.key for x in gallery.lookalikes(query, k=5, top_m=m)[0]]
+            found = [x.key for x in gallery.nearest_people(query, k=5, top_m=m)[0]]
             truth = data.identities[data.identity[row]].key
             hits1 += found[:1] == [truth]
             hits5 += truth in found

@@ -24,12 +24,11 @@ from ml.faces.pipeline import main_face_vectors  # noqa: E402
 from ml.galleries.build import (  # noqa: E402
     GALLERY_MIN_FACE,
     SAME_PERSON_CENTROID_DISTANCE,
-    default_sources,
     names_close,
     same_people,
     scan_sources,
 )
-from ml.galleries.store import Identity, person_key  # noqa: E402
+from ml.galleries.store import Identity, default_sources, person_key  # noqa: E402
 from ml.progress import TqdmProgress  # noqa: E402
 
 

@@ -55,3 +55,12 @@ class PersonNotFound(LookalikeError, LookupError):
 
 class NoFaces(LookalikeError, ValueError):
     """Work that needs a face found none (an empty gallery, a family with a faceless photo)."""
+
+
+class DifferentPeople(LookalikeError, ValueError):
+    """Photos given as one person's show someone else; ``photo`` is the odd one (1-based, or
+    None when two photos simply disagree)."""
+
+    def __init__(self, message: str, photo: int | None = None) -> None:
+        super().__init__(message)
+        self.photo = photo

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -30,26 +32,9 @@ def open_image(source: ImageInput) -> Image.Image:
         return Image.fromarray(_array_to_rgb(source))
     else:
         name = _describe(source)
-        if isinstance(source, bytes):
-            source = io.BytesIO(source)
-        # face_recognition, when imported in the same process, turns this on for everyone: a
-        # truncated photo must still be refused, not silently padded with grey.
-        ImageFile.LOAD_TRUNCATED_IMAGES = False
-        # Pillow refuses (DecompressionBombError) at twice this; we refuse at this, in words.
-        Image.MAX_IMAGE_PIXELS = limit
-        try:
-            image = Image.open(source)
+        with _decoding(name, limit):
+            image = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
             image.load()
-        except FileNotFoundError as exc:
-            raise ImageError(f"{name}: no such file") from exc
-        except IsADirectoryError as exc:
-            raise ImageError(f"{name}: is a directory, not an image") from exc
-        except UnidentifiedImageError as exc:
-            raise ImageError(f"{name}: not an image (or an unsupported image format)") from exc
-        except Image.DecompressionBombError as exc:
-            raise ImageError(f"{name}: too many pixels (limit {limit:,})") from exc
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise ImageError(f"{name}: the image is damaged or truncated ({exc})") from exc
     if image.width * image.height > limit:
         raise ImageError(f"{_describe(source)}: too many pixels (limit {limit:,})")
     try:
@@ -57,6 +42,47 @@ def open_image(source: ImageInput) -> Image.Image:
     except Exception:  # a broken EXIF block should not cost the user the photo
         pass
     return _to_rgb(image)
+
+
+def check_image(source: str | os.PathLike | bytes | BinaryIO) -> tuple[str | None, int, int]:
+    """Is ``source`` a whole image of at most ``max_pixels``? Known as cheaply as it can be (the
+    web app checks every upload): the size from the header, then one decode, of JPEGs at 1/8
+    scale (DCT scaling still reads every byte, so a truncated file is found), with no RGB copy
+    and no rotation. Its format, width and height; ``ImageError`` in ``open_image``'s words."""
+    limit = settings().max_pixels
+    name = _describe(source)
+    with _decoding(name, limit):
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
+            found = image.format, image.width, image.height
+            if image.width * image.height > limit:
+                raise ImageError(f"{name}: too many pixels (limit {limit:,})")
+            image.draft(None, (max(1, image.width // 8), max(1, image.height // 8)))
+            image.load()
+    return found
+
+
+@contextmanager
+def _decoding(name: str, limit: int) -> Iterator[None]:
+    """Pillow's failures while opening or decoding, as ``ImageError`` messages for the user."""
+    # face_recognition, when imported in the same process, turns this on for everyone: a
+    # truncated photo must still be refused, not silently padded with grey.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    # Pillow refuses (DecompressionBombError) at twice this; we refuse at this, in words.
+    Image.MAX_IMAGE_PIXELS = limit
+    try:
+        yield
+    except ImageError:
+        raise
+    except FileNotFoundError as exc:
+        raise ImageError(f"{name}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise ImageError(f"{name}: is a directory, not an image") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageError(f"{name}: not an image (or an unsupported image format)") from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{name}: too many pixels (limit {limit:,})") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"{name}: the image is damaged or truncated ({exc})") from exc
 
 
 def load_image(source: ImageInput) -> np.ndarray:

@@ -5,24 +5,37 @@ import {checkSizes, el, pct, trackGalleryBuild, trackJob} from "./job.js";
 // -- upload forms --------------------------------------------------------------------------
 
 function setupUpload(form) {
+  // One photo, or up to data-max-files photos of one person (picked together, dropped, or
+  // taken one selfie after another): the worker combines them into one answer.
   const input = form.querySelector("#image");
   const camera = form.querySelector("input[name=camera]");
   const drop = form.querySelector("#drop");
-  const preview = form.querySelector("#preview");
-  const show = (file) => {
-    if (!file) return;
-    preview.src = URL.createObjectURL(file);
-    preview.hidden = false;
-    drop.classList.add("has-file");
-    drop.querySelector(".drop-text").textContent = `${file.name}: drop or choose another`;
+  const previews = form.querySelector("#previews");
+  const count = form.querySelector("#photo-count");
+  const max = Number(input.dataset.maxFiles || 1);
+  let shots = [];  // selfies taken so far (the camera input holds one file at a time)
+  const chosen = () => [...input.files, ...shots];
+  const show = () => {
+    const files = chosen();
+    previews.replaceChildren(...files.map((file) =>
+      el("img", {src: URL.createObjectURL(file), alt: file.name, class: "preview"})));
+    drop.classList.toggle("has-file", files.length > 0);
+    drop.querySelector(".drop-text").textContent = files.length ?
+      `${files.length === 1 ? files[0].name : `${files.length} photos`}: drop or choose again` :
+      "Drop a photo here, or choose files";
+    count.textContent = files.length > 1 ?
+      `${files.length} photos of one person: one combined answer.` : "";
   };
-  input.addEventListener("change", () => {
-    camera.value = "";
-    show(input.files[0]);
-  });
+  const keep = (list) => {
+    const data = new DataTransfer();
+    for (const file of list) data.items.add(file);
+    input.files = data.files;
+  };
+  input.addEventListener("change", () => { shots = []; show(); });
   camera.addEventListener("change", () => {
-    input.value = "";
-    show(camera.files[0]);
+    if (camera.files[0]) shots = [...shots, camera.files[0]].slice(-max);
+    camera.value = "";
+    show();
   });
   for (const name of ["dragenter", "dragover"]) {
     drop.addEventListener(name, (event) => {
@@ -37,20 +50,31 @@ function setupUpload(form) {
     event.preventDefault();
     if (!event.dataTransfer.files.length) return;
     input.files = event.dataTransfer.files;
-    camera.value = "";
-    show(input.files[0]);
+    shots = [];
+    show();
   });
   form.addEventListener("submit", (event) => {
-    const files = [...input.files, ...camera.files];
+    const files = chosen();
     const error = form.querySelector("#client-error");
+    error.hidden = true;
     if (!files.length) {
       event.preventDefault();
       error.textContent = "Choose a photo first.";
       error.hidden = false;
       return;
     }
-    if (!checkSizes(form, files)) event.preventDefault();
-    else form.querySelector("button[type=submit]").disabled = true;
+    if (files.length > max) {
+      event.preventDefault();
+      error.textContent = `Choose at most ${max} photos, all of one person.`;
+      error.hidden = false;
+      return;
+    }
+    if (!checkSizes(form, files)) {
+      event.preventDefault();
+      return;
+    }
+    keep(files);  // the selfies taken travel in the one file field
+    form.querySelector("button[type=submit]").disabled = true;
   });
 }
 
@@ -143,6 +167,10 @@ function faceCard(face, n, actorsOnly) {
       "much like this face. The nearest are below, for fun."}));
   }
   if (!matches.length) card.append(el("p", {class: "note", text: "Nobody to show."}));
+  const firm = actorsOnly ? face.actor_firmness : face.firmness;
+  if (firm && matches.length) {
+    card.append(el("p", {class: `firmness ${firm.level}`, text: firm.text}));
+  }
   const list = el("ol", {class: "lookalikes"});
   for (const m of matches) {
     list.append(el("li", {class: "lookalike"}, [

@@ -33,18 +33,17 @@ export function checkSizes(form, files) {
   return true;
 }
 
-// How people read a stage's name; a stage not listed here shows its own name.
-const STAGE_TEXT = {
-  detect: "Finding faces", embed: "Reading each face", lookalikes: "Searching the gallery",
-  emotion: "Reading expressions", portrait: "Portrait mode", "share card": "Drawing share cards",
-  compare: "Comparing faces", identify: "Finding and naming faces", frames: "Looking at frames",
-  gallery: "Waiting for the celebrity gallery", starting: "Starting",
-};
+// How people read a stage's name: the job kind's own words (its registered stage_text, in
+// #progress's data-stage-text); a stage not named there shows its own name.
+function stageWords(section) {
+  const own = JSON.parse(section.querySelector("#progress").dataset.stageText || "{}");
+  return {starting: "Starting", ...own};
+}
 
-function stageText(status) {
+function stageText(status, words) {
   if (status.detail) return `${status.detail}…`;  // e.g. the gallery build's progress
-  const text = STAGE_TEXT[status.stage] || status.stage;
-  if (status.stage === "frames") {  // step - 1 frames of steps are done
+  const text = words[status.stage] || status.stage;
+  if (status.steps > status.stages.length) {  // a stage that counts items: step - 1 are done
     return `${text}: ${Math.min(status.step - 1, status.steps)} of ${status.steps}`;
   }
   return `${text}…`;
@@ -123,17 +122,18 @@ export function pollJob(url, {done, failed, progress}) {
 // finished job.
 export function trackJob(section, render) {
   const list = section.querySelector("#stages");
+  const words = stageWords(section);
   const show = (status) => {
     const label = section.querySelector("#stage");
     section.querySelector("#bar").value = status.progress || 0;
     if (list && !list.children.length && status.stages.length > 1) {
       for (const stage of status.stages) {
-        list.append(el("li", {"data-stage": stage, text: STAGE_TEXT[stage] || stage}));
+        list.append(el("li", {"data-stage": stage, text: words[stage] || stage}));
       }
     }
     if (status.status === "queued") label.textContent = section.dataset.waiting;
     else if (status.status === "running") {
-      label.textContent = stageText(status);
+      label.textContent = stageText(status, words);
       const current = status.stages.indexOf(status.stage);
       list?.querySelectorAll("li").forEach((li, n) => {
         li.className = n < current ? "done" : n === current ? "current" : "";

@@ -13,12 +13,13 @@ import pytest
 from PIL import Image
 
 from bench.clip import make_clip
+from ml.errors import VideoError
 from ml.galleries.build import build
 from ml.galleries.identify import identify
 from ml.galleries.store import Gallery
 from ml.paths import home
 from ml.render.identified import draw_identifications
-from ml.video.screentime import VideoError, open_video, screentime
+from ml.video.screentime import open_video, screentime
 from tests.support import enrol, lfw, lookalike
 
 CAST = ["Tony_Blair", "Colin_Powell", "Serena_Williams"]

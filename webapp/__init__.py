@@ -6,13 +6,14 @@ their state and renders results; the face models run in the workers. A job core
 each other; the README's "How the code is laid out" shows how to add one.
 
     create_app()                    settings from LOOKALIKE_* environment variables
-    create_app({"TESTING": True})   tests override any key
+    create_app({"TESTING": True})   tests override any setting (by its config name) or key
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from dataclasses import replace
 from pathlib import Path
 
 from flask import Flask
@@ -35,18 +36,20 @@ def secret_key(data_dir: Path) -> str:
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """The app factory (flaskr's pattern): settings, the job core, then every feature."""
+    """The app factory (flaskr's pattern): settings, the job core, then every feature. Keys of
+    ``test_config`` that name a setting (``JOB_TTL``) override it; the rest go to Flask."""
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
     test_config = dict(test_config or {})
-    data_dir = settings.data_dir(test_config.pop("DATA_DIR", None))
-    data_dir.mkdir(parents=True, exist_ok=True)
-    app.config.from_mapping(settings.from_environment(data_dir))
-    app.config.update(test_config)
-    if "MAX_UPLOAD_MB" in test_config and "MAX_CONTENT_LENGTH" not in test_config:
-        app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_MB"] * 1024 * 1024
-    if not app.config["SECRET_KEY"]:
-        app.config["SECRET_KEY"] = secret_key(data_dir)
-    (data_dir / "jobs").mkdir(exist_ok=True)
+    web = settings.from_environment(settings.data_dir(test_config.pop("DATA_DIR", None)))
+    web = web.overridden(test_config)
+    web.data_dir.mkdir(parents=True, exist_ok=True)
+    if not web.secret_key:
+        web = replace(web, secret_key=secret_key(web.data_dir))
+    app.extensions["settings"] = web
+    app.config.from_mapping(web.config())
+    named = {name.upper() for name in web.__dataclass_fields__}
+    app.config.update({key: value for key, value in test_config.items() if key not in named})
+    (web.data_dir / "jobs").mkdir(exist_ok=True)
     core.init_app(app)
     for feature in FEATURES:
         feature.init_app(app)

@@ -20,12 +20,10 @@ VENV_BIN = Path(sys.executable).parent
 
 def prepare_gallery() -> None:
     """Queue the default gallery's build (it returns at once when there is nothing to do).
-    Imported here so the launcher process itself stays small until it needs the app."""
+    Sent by name, like every task from outside a worker: the launcher never loads torch."""
     from webapp import create_app
-    from webapp.core.tasks import prepare_gallery as task
 
-    with create_app().app_context():
-        task.apply_async()
+    create_app().extensions["celery"].send_task("webapp.tasks.prepare_gallery")
 
 
 def main() -> int:

@@ -16,14 +16,7 @@ import cv2
 import numpy as np
 
 from ml.faces.detection import Face
-
-TEMPLATE_150 = np.array([
-    [46.620, 44.535],
-    [102.793, 44.592],
-    [74.289, 78.430],
-    [49.773, 104.377],
-    [99.652, 104.185],
-], dtype=np.float32)
+from ml.faces.versions import TEMPLATE_150  # defined there: part of the cache's fingerprint
 
 
 def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ square candidate box to the photo before resampling it for R-Net and O-Net, then
 points back onto the unclipped box, so a face that fills the photo's height (tight headshots,
 close selfies) gets its eyes on the forehead. Here the part of a box outside the photo is filled
 with black, as in the original MTCNN, so the networks see the box they were asked about
-(``docs/alignment.md`` has the measurements). ``DETECTOR_VERSION`` names this behaviour in the
+(``docs/alignment.md`` has the measurements). ``ml.faces.versions.DETECTOR_VERSION`` names it in the
 face cache's fingerprint.
 """
 
@@ -37,8 +37,6 @@ MIN_SCORE = 0.90  # MTCNN's O-Net probability; lower lets in more false positive
 # Smallest face looked for, in detector pixels. Each halving of it roughly quadruples P-Net's
 # work; galleries, whose photos are about one face, look for larger ones (ml.galleries.build).
 MIN_FACE = 20
-# Part of every cached face's fingerprint: change it whenever boxes or points would change.
-DETECTOR_VERSION = "mtcnn-edgepad-1"
 
 
 @dataclass(frozen=True)

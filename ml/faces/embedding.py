@@ -13,7 +13,6 @@ Vectors are L2-normalised and always travel with the name of the embedder that m
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,9 +23,10 @@ import torch
 
 from ml.device import default_device
 from ml.errors import EmbedderMismatch, UnknownEmbedder, WeightsMissing
-from ml.faces.alignment import TEMPLATE_150, align, crop_box
-from ml.faces.detection import DETECTOR_VERSION, Face
+from ml.faces.alignment import align, crop_box
+from ml.faces.detection import Face
 from ml.faces.dlib_resnet import DlibResNet
+from ml.faces.versions import default_embedder_name, fingerprint
 from ml.images import ImageInput, load_image
 from ml.paths import weights_dir
 from ml.settings import settings
@@ -103,18 +103,6 @@ class Embedder:
 
 def facenet_weights_path() -> Path:
     return settings().facenet_weights or weights_dir() / "20180402-114759-vggface2.pt"
-
-
-def fingerprint(name: str, flip_average: bool = True) -> str:
-    """Changes whenever cached faces or vectors would: the detector, the network, the crop
-    template, flip averaging. Computed without loading the network."""
-    template = TEMPLATE_150.tobytes() if name == "dlib" else b""
-    digest = hashlib.sha1(f"{DETECTOR_VERSION}|{name}|{flip_average}".encode() + template)
-    return f"{name}-{digest.hexdigest()[:10]}"
-
-
-def default_embedder_name() -> str:
-    return settings().embedder
 
 
 def _dlib(device: torch.device) -> Embedder:

@@ -23,10 +23,13 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ml.faces.embedding import Embeddings
+if TYPE_CHECKING:  # the embedder's module loads torch: the web reads galleries without it
+    from ml.faces.embedding import Embeddings
+
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 

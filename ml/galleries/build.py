@@ -31,6 +31,7 @@ from ml.faces.embedding import get_embedder
 from ml.faces.pipeline import find_faces, main_face
 from ml.faces.verify import calibration
 from ml.galleries.store import (
+    GALLERY_MIN_FACE,
     N_TREES,
     Gallery,
     GalleryData,
@@ -40,17 +41,11 @@ from ml.galleries.store import (
     person_key,
 )
 from ml.images import ImageError, load_image
-from ml.paths import data_dir
 from ml.progress import Progress, no_progress
-from ml.settings import settings
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tar")
 THUMB_SIZE = 160
-# Gallery photos are about one face, never a tiny one: looking only for faces at least this
-# wide (detector pixels) makes detection 2-3x faster and found every face the default (20) did
-# on samples of LFW, CFP and Bollywood (docs/benchmarks.md, identification section).
-GALLERY_MIN_FACE = 40
 # One person under two spellings in two sources (LFW's "Luiz Inacio Lula da Silva", CFP's "Luiz
 # Lula Da Silva") is merged when the names are close and the mean faces are nearer than this
 # (docs/calibration.md: where the same people's and different people's mean faces lie).
@@ -104,16 +99,6 @@ def read_actors(path: Path | None) -> set[str]:
         return set()
     lines = Path(path).read_text().splitlines()
     return {person_key(n) for n in lines if n.strip() and not n.startswith("#")}
-
-
-def default_sources() -> tuple[list[Path], Path | None]:
-    """The ``celebrities`` gallery: LFW + CFP + Bollywood from the data directory, unless the
-    settings name other sources (``LOOKALIKE_GALLERY_SOURCES``, ``LOOKALIKE_GALLERY_ACTORS``)."""
-    configured = settings()
-    if configured.gallery_sources:
-        return list(configured.gallery_sources), configured.gallery_actors
-    root = data_dir()
-    return [root / "lfw", root / "cfp", root / "bollywood"], root / "actors.txt"
 
 
 def choose_faces(photos: list[SourcePhoto], found: list[ImageFaces | str],
@@ -268,14 +253,18 @@ def names_close(a: str, b: str) -> bool:
 
 
 def build(name: str, sources: list[Path], actors_file: Path | None = None,
-          embedder: str | None = None, progress: Progress = no_progress) -> GalleryData:
-    """Build gallery ``name`` from scratch out of ``sources``; returns what was written."""
+          embedder: str | None = None, progress: Progress = no_progress,
+          known_min_photos: int = 0) -> GalleryData:
+    """Build gallery ``name`` from scratch out of ``sources``; returns what was written.
+
+    ``known_min_photos``: lookalikes come only from actors and people with at least this many
+    photos (a celebrity gallery: ``ml.galleries.ranking.KNOWN_MIN_PHOTOS``)."""
     photos, empty = scan_sources(sources)
     data, best = collect(photos, read_actors(actors_file), embedder, progress)
     data.report["empty"] = empty
     write_version(name, data, best, {"sources": [str(s) for s in sources],
-                                     "actors_file": str(actors_file) if actors_file else None},
-                  progress)
+                                     "actors_file": str(actors_file) if actors_file else None,
+                                     "known_min_photos": known_min_photos}, progress)
     return data
 
 

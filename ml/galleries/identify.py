@@ -64,7 +64,7 @@ def label(gallery: Gallery, embeddings: Embeddings) -> list[tuple[str, float, st
     """(name or "unknown", similarity %, nearest name) for each embedding."""
     rule = open_set_rule(gallery.embedder)
     out = []
-    for best in gallery.lookalikes(embeddings, k=2):
+    for best in gallery.nearest_people(embeddings, k=2):
         if not best:
             out.append((UNKNOWN, 0.0, None))
             continue

@@ -20,16 +20,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ml.errors import GalleryBuilding
-from ml.faces.embedding import default_embedder_name, fingerprint
-from ml.galleries.build import (
+from ml.faces.versions import default_embedder_name, fingerprint
+from ml.galleries.ranking import KNOWN_MIN_PHOTOS
+from ml.galleries.store import (
+    DEFAULT_GALLERY,
     GALLERY_MIN_FACE,
-    collect,
+    Gallery,
     default_sources,
-    read_actors,
-    scan_sources,
-    write_version,
+    galleries_dir,
+    gallery_path,
+    person_key,
 )
-from ml.galleries.store import DEFAULT_GALLERY, Gallery, galleries_dir, gallery_path, person_key
 from ml.progress import Progress, no_progress
 
 STATUS_EVERY = 2.0  # seconds between status-file writes
@@ -77,8 +78,11 @@ def is_building(name: str) -> bool:
 
 def current_fingerprint() -> str:
     """What a gallery built now would be made with: a version made otherwise (an older detector
-    or template) is rebuilt in the background, and served until the new one is ready."""
-    return f"{fingerprint(default_embedder_name())}-min{GALLERY_MIN_FACE}"
+    or template, other sources, another lookalike rule) is rebuilt in the background, and served
+    until the new one is ready."""
+    sources = "+".join(Path(s).name for s in default_sources()[0])
+    return (f"{fingerprint(default_embedder_name())}-min{GALLERY_MIN_FACE}-{sources}"
+            f"-known{KNOWN_MIN_PHOTOS}")
 
 
 def _meta(name: str) -> dict | None:
@@ -161,6 +165,14 @@ def prepare_default_gallery(progress: Progress = no_progress,
     """Build the default gallery, or finish building it: actors first, then everyone.
 
     Raises ``GalleryBuilding`` if another process is building it now."""
+    # Here, not at the top: ``build_status`` is read by the web app, which never loads torch.
+    from ml.galleries.build import (
+        collect,
+        read_actors,
+        scan_sources,
+        write_version,
+    )
+
     with build_lock(name, wait=2.0):  # not put off by a status probe holding it a moment
         if gallery_path(name).exists() and is_complete(name):
             return Gallery.open(name)
@@ -171,7 +183,7 @@ def prepare_default_gallery(progress: Progress = no_progress,
             actors = read_actors(actors_file)
             meta = {"sources": [str(s) for s in sources],
                     "actors_file": str(actors_file) if actors_file else None,
-                    "fingerprint": current_fingerprint()}
+                    "fingerprint": current_fingerprint(), "known_min_photos": KNOWN_MIN_PHOTOS}
             first = [p for p in photos if person_key(p.person) in actors]
             rest = [p for p in photos if person_key(p.person) not in actors]
             status.total = len(photos)

@@ -21,15 +21,27 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ml.errors import BadGalleryName, GalleryNotFound
-from ml.faces.embedding import Embeddings
 from ml.faces.verify import similarity
-from ml.paths import home
+from ml.galleries.ranking import distances, profiles, top_k, unit
+from ml.paths import data_dir, home
+from ml.settings import settings
+
+if TYPE_CHECKING:  # the embedder's module loads torch: the web reads galleries without it
+    from ml.faces.embedding import Embeddings
 
 DEFAULT_GALLERY = "celebrities"
+# The default gallery's folders in the data directory (those present are used).
+DEFAULT_SOURCES = ("lfw", "cfp", "pins", "hollywood", "kpop", "bollywood")
+# Gallery photos are about one face, never a tiny one: looking only for faces at least this
+# wide (detector pixels) makes detection 2-3x faster and found every face the default (20) did
+# on samples of LFW, CFP and Bollywood (docs/benchmarks.md, identification section).
+# Part of a built gallery's fingerprint (ml.galleries.prepare); used by ml.galleries.build.
+GALLERY_MIN_FACE = 40
 # Chosen in docs/benchmarks.md (bench/index.py): recall@10 vs latency on the real gallery.
 N_TREES = 32
 SEARCH_K = 20_000
@@ -95,6 +107,18 @@ class Lookalike:
                 "thumbnail": self.thumbnail}
 
 
+def default_sources() -> tuple[list[Path], Path | None]:
+    """The ``celebrities`` gallery: LFW, CFP, Pins, Hollywood, K-pop and Bollywood from the data
+    directory (one person in several folders is one identity), unless the settings name other
+    sources (``LOOKALIKE_GALLERY_SOURCES``, ``LOOKALIKE_GALLERY_ACTORS``)."""
+    configured = settings()
+    if configured.gallery_sources:
+        return list(configured.gallery_sources), configured.gallery_actors
+    root = data_dir()
+    folders = [root / f for f in DEFAULT_SOURCES]
+    return [f for f in folders if f.is_dir()], root / "actors.txt"
+
+
 def galleries_dir() -> Path:
     path = home() / "galleries"
     path.mkdir(parents=True, exist_ok=True)
@@ -157,6 +181,15 @@ class Gallery:
         self.index = AnnoyIndex(dim, "angular")
         self.index.load(str(version / "index.ann"))
         self.actor_rows = np.flatnonzero([self.identities[i].actor for i in self.identity])
+        # Lookalikes rank identities by their centroid (``ml.galleries.ranking``); a gallery
+        # built with ``known_min_photos`` (the default one) answers with known people only.
+        self.centroids = unit(profiles(self.vectors, self.identity, len(self.identities)))
+        min_photos = int(meta.get("known_min_photos") or 0)
+        counts = np.bincount(self.identity, minlength=len(self.identities))
+        self.actor = np.array([i.actor for i in self.identities], bool)
+        self.lookalike_candidates = (counts > 0) & (self.actor | (counts >= min_photos))
+        self._rows_of = np.split(np.argsort(self.identity, kind="stable"),
+                                 np.cumsum(counts)[:-1])
         self.actor_index = None
         if len(self.actor_rows):
             self.actor_index = AnnoyIndex(dim, "angular")
@@ -186,17 +219,45 @@ class Gallery:
     def thumbnail_path(self, identity: Identity) -> str | None:
         return str(self.version / "thumbs" / identity.thumbnail) if identity.thumbnail else None
 
-    def lookalikes(self, embeddings: Embeddings, k: int = 5, actors_only: bool = False,
-                   exclude: set[str] = frozenset(),
-                   top_m: int = AGGREGATE_TOP_M) -> list[list[Lookalike]]:
-        """Top-``k`` identities for each face in ``embeddings``, best first.
-
-        An identity scores the mean distance of its ``top_m`` nearest photos (1 = nearest)."""
+    def _check(self, embeddings: Embeddings) -> None:
         if embeddings.embedder != self.embedder:
             raise ValueError(
                 f"gallery '{self.name}' was built with the '{self.embedder}' embedder; faces "
                 f"embedded by '{embeddings.embedder}' cannot be searched in it"
             )
+
+    def lookalikes(self, embeddings: Embeddings, k: int = 5, actors_only: bool = False,
+                   exclude: set[str] = frozenset()) -> list[list[Lookalike]]:
+        """Who each face in ``embeddings`` looks like: the top-``k`` identities by the
+        distance to their centroid (all their photos at once), best first. For several photos
+        of one person, pass their profile (``ml.galleries.ranking.profile_of``)."""
+        self._check(embeddings)
+        allowed = self.lookalike_candidates & (self.actor if actors_only else True)
+        if exclude:
+            allowed = allowed & ~np.isin([i.key for i in self.identities], list(exclude))
+        out = []
+        for query, dist in zip(embeddings.vectors, distances(unit(embeddings.vectors),
+                                                               self.centroids), strict=True):
+            ranked = []
+            for ident in top_k(dist, allowed, k):
+                who = self.identities[ident]
+                rows = self._rows_of[ident]
+                nearest = rows[int(np.argmax(self.vectors[rows] @ query))]
+                ranked.append(Lookalike(who.name, who.key,
+                                        float(similarity(dist[ident], self.embedder)),
+                                        float(dist[ident]), who.actor, self.source[nearest],
+                                        self.thumbnail_path(who)))
+            out.append(ranked)
+        return out
+
+    def nearest_people(self, embeddings: Embeddings, k: int = 5, actors_only: bool = False,
+                       exclude: set[str] = frozenset(),
+                       top_m: int = AGGREGATE_TOP_M) -> list[list[Lookalike]]:
+        """Who each face in ``embeddings`` *is*: the top-``k`` identities by their nearest
+        photo (identification: a person's own photo finds them), best first.
+
+        An identity scores the mean distance of its ``top_m`` nearest photos (1 = nearest)."""
+        self._check(embeddings)
         index, rows = (self.actor_index, self.actor_rows) if actors_only else (
             self.index, None)
         if index is None:

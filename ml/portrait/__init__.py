@@ -1,5 +1,19 @@
-"""Portrait mode: the U-Net person mask and the halo-free background blur (model)."""
+"""Portrait mode: the U-Net person mask (``model``) and the halo-free background blur
+(``blur``, no network). Names are imported on first use: ``ml.portrait.blur`` loads no torch."""
 
-from ml.portrait.model import Portrait, blur_background, portrait, portrait_mask
+from __future__ import annotations
 
-__all__ = ["Portrait", "blur_background", "portrait", "portrait_mask"]
+from importlib import import_module
+
+_PUBLIC = {"Portrait": "ml.portrait.model", "portrait": "ml.portrait.model",
+           "portrait_mask": "ml.portrait.model", "blur_background": "ml.portrait.blur",
+           "cutout": "ml.portrait.blur"}
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'ml.portrait' has no attribute '{name}'")
+    value = getattr(import_module(_PUBLIC[name]), name)
+    globals()[name] = value
+    return value

@@ -17,7 +17,6 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ml.errors import UnsupportedVideo, VideoError
 from ml.faces.detection import Face
 from ml.faces.embedding import Embeddings, get_embedder
 from ml.faces.pipeline import detect_and_embed
@@ -26,7 +25,7 @@ from ml.galleries.store import Gallery
 from ml.progress import Progress, no_progress
 from ml.render.identified import palette
 from ml.render.sheet import load_font
-from ml.settings import settings
+from ml.video.probe import Video, open_video
 
 DEFAULT_FPS = 2.0
 BATCH_FRAMES = 16
@@ -36,18 +35,6 @@ TRACK_DISTANCE = 0.45  # same person across neighbouring frames; strangers are f
 MIN_FACE = 40
 SHEET_FRAMES = 12
 THUMB_WIDTH = 320
-
-
-@dataclass
-class Video:
-    path: Path
-    fps: float
-    frames: int
-    width: int
-
-    @property
-    def duration(self) -> float:
-        return self.frames / self.fps
 
 
 @dataclass
@@ -86,32 +73,6 @@ class ScreenTime:
                 "people": [p.to_dict() for p in self.people],
                 "unknown_seconds": round(self.unknown_seconds, 2),
                 "sample_fps": self.sample_fps, "frames_sampled": self.samples}
-
-
-def open_video(path: Path, max_seconds: float | None = None) -> Video:
-    """Check the file is a readable video within the length limit (``max_seconds``, else the
-    ``LOOKALIKE_MAX_VIDEO_SECONDS`` setting), before any work."""
-    max_seconds = max_seconds or settings().max_video_seconds
-    if not Path(path).is_file():
-        raise VideoError(f"{path}: no such file")
-    capture = cv2.VideoCapture(str(path))
-    try:
-        if not capture.isOpened():
-            raise UnsupportedVideo(f"{path}: not a video, or in a codec this build cannot decode")
-        fps = capture.get(cv2.CAP_PROP_FPS)
-        frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        ok, first = capture.read()
-        if not ok or frames <= 0:
-            raise VideoError(f"{path}: the video has no frames that can be decoded")
-        if not 0 < fps < 1000:
-            raise VideoError(f"{path}: the video has no usable frame rate")
-    finally:
-        capture.release()
-    video = Video(Path(path), float(fps), frames, first.shape[1])
-    if video.duration > max_seconds:
-        raise VideoError(f"{path}: the video lasts {video.duration:.0f} s; the limit is "
-                         f"{max_seconds:.0f} s")
-    return video
 
 
 def sample_frames(video: Video, fps: float):

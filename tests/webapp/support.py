@@ -49,6 +49,11 @@ def sign_up(client, username: str = "alice", password: str = PASSWORD):
     return client
 
 
+def owner_id(client) -> str:
+    """What the signed-in user's galleries are stored under (``ID@name``)."""
+    return client.get("/api/v1/account").get_json()["owner_id"]
+
+
 def browser_sign_up(page, server: str, username: str = "alice",
                     password: str = PASSWORD) -> None:
     """The page signed in as ``username`` (signed up through the form if it is new)."""

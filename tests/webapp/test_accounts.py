@@ -129,8 +129,11 @@ def test_accounts_keys_and_private_galleries(tmp_path, web_gallery, database):
 
         alice = sign_up(app.test_client(), "alice")
         bob = sign_up(app.test_client(), "bob")
-        assert alice.get("/api/v1/account").get_json() == {"username": "alice", "admin": True}
-        assert bob.get("/api/v1/account").get_json() == {"username": "bob", "admin": False}
+        alice_is, bob_is = (c.get("/api/v1/account").get_json() for c in (alice, bob))
+        assert (alice_is["username"], alice_is["admin"]) == ("alice", True)
+        assert (bob_is["username"], bob_is["admin"]) == ("bob", False)
+        bob_id, alice_id = bob_is["owner_id"], alice_is["owner_id"]
+        assert bob_id != "bob" and len(bob_id) == 16  # random, never the name
 
         # A key acts as its user, with no cookie and no CSRF token; revoked, it is refused.
         key = api_key(bob)
@@ -141,7 +144,7 @@ def test_accounts_keys_and_private_galleries(tmp_path, web_gallery, database):
         made = keyed.post("/api/v1/galleries", headers=auth, data={
             "name": name, "person": "Tony Blair", "photos": photos("Tony_Blair")})
         assert made.status_code == 201, made.get_json()
-        assert gallery_path(f"bob@{name}").is_symlink()
+        assert gallery_path(f"{bob_id}@{name}").is_symlink()
         for wrong in (f"Bearer {key}x", "Bearer lk_nothing", "Basic Ym9iOnB3", "Bearer"):
             refused = keyed.get("/api/v1/account", headers={"Authorization": wrong})
             assert refused.status_code == 401 and "error" in refused.get_json()
@@ -193,13 +196,14 @@ def test_accounts_keys_and_private_galleries(tmp_path, web_gallery, database):
         assert job_dir.exists()
         wrong = bob.post("/account/delete", data={"csrf_token": csrf_token(bob),
                                                   "password": "not it"})
-        assert wrong.status_code == 403 and gallery_path(f"bob@{name}").is_symlink()
+        assert wrong.status_code == 403 and gallery_path(f"{bob_id}@{name}").is_symlink()
         gone = bob.post("/account/delete", data={"csrf_token": csrf_token(bob),
                                                  "password": PASSWORD})
         assert gone.status_code == 303
-        assert not gallery_path(f"bob@{name}").is_symlink() and not versions(f"bob@{name}")
+        assert not gallery_path(f"{bob_id}@{name}").is_symlink()
+        assert not versions(f"{bob_id}@{name}")
         assert not job_dir.exists()
-        assert gallery_path(f"alice@{name}").is_symlink()  # nobody else's
+        assert gallery_path(f"{alice_id}@{name}").is_symlink()  # nobody else's
         assert bob.get("/api/v1/account").status_code == 401
         login = app.test_client().post("/login", data={
             "csrf_token": "x", "username": "bob", "password": PASSWORD})
@@ -267,15 +271,20 @@ def test_a_guessing_run_is_locked_out_then_the_right_password_works(tmp_path, we
 
 def test_an_old_data_directory_upgrades_with_nothing_lost(tmp_path, web_gallery):
     """Galleries and jobs from before accounts: kept; the first admin owns the server's
-    galleries; one built with ``--owner`` is its owner's once they sign up."""
+    galleries. A gallery built with ``--owner NAME`` goes to nobody who merely signs up as NAME
+    (anyone could): ``--owner`` takes the account id shown on /account."""
     legacy, owned = f"legacy-{uuid.uuid4().hex[:6]}", f"kids-{uuid.uuid4().hex[:6]}"
     source = enrol(tmp_path / "src", ["Tony_Blair"], photos=range(2, 4))
     data = tmp_path / "data"
+
+    def cli_build(owner: str) -> None:
+        cli = subprocess.run([str(VENV_BIN / "lookalike"), "gallery", "build", owned, "--from",
+                              str(source), "--owner", owner], capture_output=True, text=True)
+        assert cli.returncode == 0, cli.stderr
+
     try:
         build(legacy, [source])
-        cli = subprocess.run([str(VENV_BIN / "lookalike"), "gallery", "build", owned, "--from",
-                              str(source), "--owner", "carol"], capture_output=True, text=True)
-        assert cli.returncode == 0, cli.stderr
+        cli_build("carol")
         old_job = jobs.create(data, "analyze", [b"x"], {"k": 5}, ttl=3600)
         (old_job.dir / "meta.json").write_text(
             (old_job.dir / "meta.json").read_text().replace(', "owner": null', ""))
@@ -291,13 +300,19 @@ def test_an_old_data_directory_upgrades_with_nothing_lost(tmp_path, web_gallery)
         assert legacy in seen and owned not in seen
         carol = sign_up(app.test_client(), "carol")
         seen = [g["name"] for g in carol.get("/api/v1/galleries").get_json()["galleries"]]
+        assert owned not in seen and legacy not in seen  # the name alone gets nothing
+        carol_id = carol.get("/api/v1/account").get_json()["owner_id"]
+        assert carol_id in carol.get("/account").get_data(as_text=True)
+        cli_build(carol_id)
+        seen = [g["name"] for g in carol.get("/api/v1/galleries").get_json()["galleries"]]
         assert owned in seen and legacy not in seen
         # Started again (a restart, an upgrade): the same accounts, nothing lost.
         again = create_app({"DATA_DIR": data, "GALLERY": web_gallery, "QUEUE": "cpu",
                             "TESTING": True})
         assert sign_up(again.test_client(), "carol").get("/api/v1/account").get_json() == \
-            {"username": "carol", "admin": False}
-        assert gallery_path(legacy).is_symlink() and gallery_path(f"carol@{owned}").is_symlink()
+            {"username": "carol", "admin": False, "owner_id": carol_id}
+        assert gallery_path(legacy).is_symlink()
+        assert gallery_path(f"{carol_id}@{owned}").is_symlink()
     finally:
         remove_galleries(legacy)
         remove_galleries(f"@{owned}")
@@ -325,6 +340,7 @@ def test_two_users_in_a_browser(server, browser, embedded_stack):
         alice.wait_for_selector(".identified .name", timeout=90_000)
         assert alice.locator(".identified .name").all_text_contents() == ["Tony Blair"]
         job_id = alice.url.rstrip("/").rsplit("/", 1)[1]
+        carla = alice.request.get(server + "/api/v1/account").json()["owner_id"]
 
         browser_sign_up(bob, server, "dora")
         bob.goto(server + "/galleries")
@@ -334,14 +350,14 @@ def test_two_users_in_a_browser(server, browser, embedded_stack):
         assert bob.request.get(server + f"/api/v1/galleries/{name}").status == 404
         assert bob.request.delete(server + f"/api/v1/galleries/{name}").status == 404
         assert bob.request.get(server + f"/api/v1/jobs/{job_id}").status == 404
-        assert gallery_path(f"carla@{name}").is_symlink()
+        assert gallery_path(f"{carla}@{name}").is_symlink()
 
         alice.goto(server + "/account")
         alice.fill("section.danger input[name=password]", PASSWORD)
         alice.click("#delete-account")
         alice.wait_for_selector(".flash:has-text('were deleted')")
-        assert not gallery_path(f"carla@{name}").is_symlink()
-        assert not versions(f"carla@{name}")
+        assert not gallery_path(f"{carla}@{name}").is_symlink()
+        assert not versions(f"{carla}@{name}")
         assert not (embedded_stack.data_dir / "jobs" / job_id).exists()
         assert alice.locator("text=Sign in").count() >= 1
     finally:

@@ -75,6 +75,24 @@ def test_upload_see_lookalikes_and_emotion_then_download(server, browser, tmp_pa
     assert not errors, errors
 
 
+def test_several_photos_of_me_give_one_answer_that_says_how_firm(server, browser):
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(server + "/")
+    page.set_input_files("#image", [str(lfw("Colin_Powell", 1)), str(lfw("Colin_Powell", 5)),
+                                    str(lfw("Colin_Powell", 6))])
+    assert page.locator("#previews img").count() == 3
+    assert "3 photos of one person" in page.locator("#photo-count").inner_text()
+    page.click("button[type=submit]")
+    page.wait_for_selector(".lookalike .name", timeout=90_000)
+    assert page.locator("article.face").count() == 1  # one person, one answer
+    assert page.locator(".lookalike .name").first.inner_text() == "Colin Powell"
+    firm = page.locator(".firmness").inner_text()
+    assert "of your 3 photos on their own give Colin Powell first" in firm
+    assert "your 3 photos together" in page.locator(".note").first.inner_text()
+    page.wait_for_load_state("networkidle")
+    shot(page, "results-several-photos")
+
+
 def test_bad_upload_shows_a_message(server, browser, tmp_path):
     page = browser.new_page(viewport=PHONE)
     page.goto(server + "/")

@@ -299,7 +299,7 @@ def test_results_live_a_full_ttl_from_when_they_are_ready(app):
     assert jobs.open_job(data_dir, job.id).result() == {"people": []}
     staged = data_dir / "enrol" / "0123abcd"  # photos left by a process killed mid-enrolment
     staged.mkdir(parents=True)
-    jobs.sweep(data_dir, now=time.time() + 7200)
+    jobs.sweep(data_dir, now=time.time() + 7200, scratch=tuple(app.extensions["scratch"]))
     assert not staged.exists() and not job.dir.exists()
 
 

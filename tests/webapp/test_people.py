@@ -22,7 +22,15 @@ from bench.clip import make_clip
 from ml.galleries.store import delete_gallery, gallery_path, list_galleries
 from ml.paths import home
 from tests.support import lfw
-from tests.webapp.support import ARTIFACTS, DESKTOP, PHONE, browser_sign_up, sign_up, wait_done
+from tests.webapp.support import (
+    ARTIFACTS,
+    DESKTOP,
+    PHONE,
+    browser_sign_up,
+    owner_id,
+    sign_up,
+    wait_done,
+)
 
 CAST = ["Tony_Blair", "Colin_Powell", "Serena_Williams"]
 ENROL = range(2, 5)  # photos enrolled; photo 1 and 10 are held out
@@ -132,7 +140,8 @@ def test_gallery_lifecycle_through_the_api(client, app, cast_name):
 
     assert client.delete(f"/api/v1/galleries/{cast_name}").status_code == 204
     assert client.get(f"/api/v1/galleries/{cast_name}").status_code == 404
-    assert not gallery_path(f"alice@{cast_name}").is_symlink() and not versions(cast_name)
+    assert not gallery_path(f"{owner_id(client)}@{cast_name}").is_symlink()
+    assert not versions(cast_name)
     assert client.delete(f"/api/v1/galleries/{cast_name}").status_code == 404
 
 
@@ -158,7 +167,7 @@ def test_gallery_bad_input_is_a_clear_4xx(client, form, status, words, tmp_path)
     response = client.post("/api/v1/galleries", data=form)
     assert response.status_code == status, response.get_json()
     assert words in response.get_json()["error"]
-    assert not gallery_path("alice@ok-name").exists()
+    assert not gallery_path(f"{owner_id(client)}@ok-name").exists()
 
 
 def test_built_in_galleries_are_refused(client, app, web_gallery):

@@ -44,6 +44,8 @@ def check_analysis(client, status: dict, faces: int) -> None:
         sims = [m["similarity"] for m in face["lookalikes"]]
         assert sims == sorted(sims, reverse=True) and all(0 <= s <= 100 for s in sims)
         assert all(m["actor"] for m in face["actor_lookalikes"])
+        assert face["firmness"]["level"] in ("firm", "fair", "loose")
+        assert face["lookalikes"][0]["name"] in face["firmness"]["text"]
         assert face["emotion"]["label"] in CLASSES
         assert abs(sum(face["emotion"]["probabilities"].values()) - 1) < 0.01
         assert face["lookalikes"][0]["photo_url"] and face["share_card_url"], face
@@ -92,6 +94,37 @@ def test_a_held_out_photo_finds_its_own_person_first(embedded_stack):
     status = wait_done(client, post_photo(client, lfw("Colin_Powell", 1))["status_url"])
     face = status["result"]["faces"][0]
     assert face["lookalikes"][0]["name"] == "Colin Powell" and not face["no_close_match"]
+
+
+def post_photos(client, paths, **form):
+    files = [(open(path, "rb"), f"photo{n}.jpg") for n, path in enumerate(paths, 1)]
+    return client.post("/api/v1/analyze", data={"image": files, **form})
+
+
+def test_several_photos_of_one_person_give_one_answer(embedded_stack):
+    client = embedded_stack.app().test_client()
+    queued = post_photos(client, [lfw("Colin_Powell", n) for n in (1, 5, 6)], k="3")
+    assert queued.status_code == 202, queued.get_json()
+    status = wait_done(client, queued.get_json()["status_url"])
+    result = status["result"]
+    assert status["status"] == "done" and result["photos"] == 3
+    assert len(result["faces"]) == 1  # one person, one lookalike list
+    face = result["faces"][0]
+    assert face["lookalikes"][0]["name"] == "Colin Powell" and len(face["lookalikes"]) == 3
+    firm = face["firmness"]
+    assert firm["photos"] == 3 and 0 <= firm["photos_agreeing"] <= 3
+    assert "Colin Powell" in firm["text"] and firm["level"] in ("firm", "fair", "loose")
+    assert any("your 3 photos" in note for note in result["notes"])
+
+
+def test_photos_of_different_people_are_refused_naming_the_photo(embedded_stack):
+    client = embedded_stack.app().test_client()
+    paths = [lfw("Colin_Powell", 1), lfw("Colin_Powell", 5), lfw("Serena_Williams", 1)]
+    status = wait_done(client, post_photos(client, paths).get_json()["status_url"])
+    assert status["status"] == "failed"
+    assert "photo 3 shows someone else" in status["error"], status
+    six = post_photos(client, [lfw("Colin_Powell", n) for n in range(1, 7)])
+    assert six.status_code == 400 and "at most 5 photos" in six.get_json()["error"]
 
 
 def test_many_faces_are_capped_with_a_note(embedded_stack):

@@ -4,7 +4,9 @@ personal API keys (``Authorization: Bearer KEY``).
 The database is SQLite in the data directory unless ``LOOKALIKE_DATABASE_URL`` names another
 (PostgreSQL, say); its schema is Alembic's (``webapp/migrations``), brought up to date when the
 app starts, so an upgrade never loses data. The first account is the admin. What a user stores
-(galleries, jobs) is theirs alone: ``current_username()`` is what ownership checks compare.
+(galleries, jobs) is theirs alone, by the account's ``owner_id`` (``current_owner()``): random and
+never reused, so a name signed up again later never inherits anything. A session is a row in
+``sessions``: signing out deletes it, so a copied cookie is worthless afterwards.
 """
 
 from __future__ import annotations
@@ -19,11 +21,28 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Flask, abort, current_app, g, redirect, request, url_for
-from flask_login import AnonymousUserMixin, LoginManager, UserMixin, current_user
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+from flask_login import (
+    AnonymousUserMixin,
+    LoginManager,
+    UserMixin,
+    current_user,
+    login_user,
+    logout_user,
+)
 from flask_migrate import Migrate, upgrade
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, delete, func, select
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.core.errors import UserError
@@ -33,6 +52,19 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 USERNAME_RULE = "3-32 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit"
 KEY_PREFIX = "lk_"
 INVITE_DAYS = 7
+SESSION_DAYS = 31  # a signed-in session ends after this, whatever the cookie says
+KEY_USE_EVERY = timedelta(minutes=1)  # an API key's "last used" is written at most this often
+MIN_PASSWORD = 8
+# The commonest passwords of 8 characters or more (from public breach lists): refused outright.
+COMMON_PASSWORDS = frozenset("""
+12345678 123456789 1234567890 12345678910 0123456789 87654321 11111111 00000000 88888888
+password password1 password12 password123 passw0rd p@ssw0rd p@ssword qwertyui qwertyuiop
+qwerty123 qwerty12 1qaz2wsx zaq12wsx 1q2w3e4r 1q2w3e4r5t q1w2e3r4 asdfghjk asdfghjkl
+zxcvbnm1 iloveyou iloveyou1 sunshine princess football baseball superman starwars trustno1
+welcome1 welcome123 letmein1 abc12345 abcd1234 aa123456 123123123 123qweasd qweasdzxc
+michelle jennifer computer whatever internet liverpool corvette mercedes maverick changeme
+administrator admin123 lookalike 1234qwer qwer1234 987654321 11223344 12341234 66666666
+""".split())
 _hasher = PasswordHasher()
 
 
@@ -40,10 +72,23 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def aware(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes (they are UTC)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def new_owner_id() -> str:
+    """What a new account's galleries and jobs are stored under (``ID@gallery``): random."""
+    return secrets.token_hex(8)
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(32), unique=True)
+    # Ownership of galleries and jobs: random for accounts made since the owner-id migration,
+    # the user name for accounts older than it (their galleries were stored under the name).
+    owner_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_owner_id)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     # Changing the password bumps it: every other session of the account is logged out.
@@ -52,6 +97,16 @@ class User(UserMixin, db.Model):
 
     def get_id(self) -> str:
         return f"{self.id}.{self.session_version}"
+
+
+class LoginSession(db.Model):
+    """A signed-in browser: its cookie carries the token, the database its hash."""
+
+    __tablename__ = "sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
 
 class ApiKey(db.Model):
@@ -77,6 +132,7 @@ class Invite(db.Model):
 
 class Anonymous(AnonymousUserMixin):
     username = None
+    owner_id = None
     is_admin = False
 
 
@@ -94,17 +150,25 @@ def check_username(name: str) -> str:
     return name
 
 
-def check_password(password: str) -> str:
-    if len(password or "") < 8:
-        raise UserError("choose a password of at least 8 characters")
+def check_password(password: str, username: str = "") -> str:
+    """At least 8 characters, and none of the passwords every guessing run tries first."""
+    if len(password or "") < MIN_PASSWORD:
+        raise UserError(f"choose a password of at least {MIN_PASSWORD} characters")
     if len(password) > 1024:
         raise UserError("that password is too long (1,024 characters at most)")
+    lowered = password.lower()
+    without_name = lowered.replace(username.lower(), "") if username else lowered
+    if lowered in COMMON_PASSWORDS or len(set(password)) == 1 or \
+            len(without_name) < MIN_PASSWORD:
+        raise UserError("that password is too easy to guess (a common password, one repeated "
+                        "character, or your user name): choose a longer, less common one")
     return password
 
 
 def create_user(username: str, password: str) -> User:
     """A new account; the first one is the admin."""
-    username, password = check_username(username), check_password(password)
+    username = check_username(username)
+    password = check_password(password, username)
     if db.session.scalar(select(User).where(User.username == username)) is not None:
         raise UserError(f"the user name '{username}' is taken: choose another", 409)
     first = db.session.scalar(select(func.count(User.id))) == 0
@@ -127,10 +191,22 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
-def set_password(user: User, password: str) -> None:
-    user.password_hash = _hasher.hash(check_password(password))
+def owner_of(username: str) -> str | None:
+    """The owner id of the account called ``username``, if there is one."""
+    return db.session.scalar(select(User.owner_id).where(User.username == username))
+
+
+def set_password(user: User, password: str) -> int:
+    """The new password; every other session ends and every API key is revoked (whoever had
+    the old password may have made one). How many keys were revoked."""
+    user.password_hash = _hasher.hash(check_password(password, user.username))
     user.session_version += 1
+    keys = db.session.execute(delete(ApiKey).where(ApiKey.user_id == user.id)).rowcount
+    current = digest(session.get("_sid", ""))
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id,
+                                                  LoginSession.token_hash != current))
     db.session.commit()
+    return keys
 
 
 def admin() -> User | None:
@@ -143,6 +219,7 @@ def delete_user(user: User) -> None:
     becomes admin when the last admin leaves. Galleries and jobs: the caller's."""
     db.session.execute(delete(ApiKey).where(ApiKey.user_id == user.id))
     db.session.execute(delete(Invite).where(Invite.created_by == user.id))
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
     db.session.delete(user)
     db.session.flush()
     if admin() is None:
@@ -186,8 +263,10 @@ def key_user(header: str) -> User | None:
     found = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == digest(key.strip())))
     if found is None:
         return None
-    found.last_used = now()
-    db.session.commit()
+    moment = now()
+    if found.last_used is None or moment - aware(found.last_used) >= KEY_USE_EVERY:
+        found.last_used = moment  # not a database write on every status poll
+        db.session.commit()
     return db.session.get(User, found.user_id)
 
 
@@ -199,17 +278,79 @@ def create_invite(user: User) -> str:
     return token
 
 
-def take_invite(token: str) -> Invite:
-    """Mark an invite used (in the caller's transaction); a UserError if it is not valid."""
+def take_invite(token: str) -> None:
+    """Mark an invite used (in the caller's transaction); a UserError if it is not valid.
+
+    One conditional UPDATE: of two sign-ups with the same link at the same moment, the
+    database lets exactly one change the row (the other waits for it, then finds it used)."""
+    taken = db.session.execute(update(Invite).where(
+        Invite.token_hash == digest(token or ""), Invite.used.is_(False)).values(used=True))
     invite = db.session.scalar(select(Invite).where(Invite.token_hash == digest(token or "")))
-    expires = invite.expires if invite else None
-    if expires is not None and expires.tzinfo is None:  # SQLite returns naive datetimes
-        expires = expires.replace(tzinfo=UTC)
-    if invite is None or invite.used or expires < now():
-        raise UserError("this invite link is not valid (used, expired or mistyped): ask the "
-                        "admin for a new one", 403)
-    invite.used = True
-    return invite
+    if taken.rowcount != 1 or invite is None or aware(invite.expires) < now():
+        db.session.rollback()
+        raise UserError("this invite link is not valid (used, expired, revoked or mistyped): "
+                        "ask the admin for a new one", 403)
+
+
+def open_invites() -> list[Invite]:
+    """Invites not used yet and not expired, newest first (the admin may revoke them)."""
+    found = db.session.scalars(select(Invite).where(Invite.used.is_(False))
+                               .order_by(Invite.id.desc()))
+    return [i for i in found if aware(i.expires) >= now()]
+
+
+def revoke_invite(invite_id: int) -> bool:
+    """Delete an unused invite: its link no longer signs anyone up."""
+    gone = db.session.execute(delete(Invite).where(Invite.id == invite_id,
+                                                   Invite.used.is_(False)))
+    db.session.commit()
+    return gone.rowcount == 1
+
+
+def invite_url(token: str) -> str:
+    """The link to send: under ``BASE_URL`` when configured, else a path on this server (never
+    built from the request's Host header, which the sender of the request chooses)."""
+    path = url_for("accounts.signup", invite=token)
+    base = (current_app.config.get("BASE_URL") or "").rstrip("/")
+    return base + path
+
+
+# -- sessions --------------------------------------------------------------------------------
+
+
+def sign_in(user: User) -> None:
+    """A fresh session for ``user``: whatever the browser's session held before is dropped
+    (no fixation; a new CSRF token follows), and the server records it so signing out ends
+    it for every copy of the cookie."""
+    session.clear()
+    token = secrets.token_urlsafe(32)
+    old = now() - timedelta(days=SESSION_DAYS)
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id,
+                                                  LoginSession.created < old))
+    db.session.add(LoginSession(user_id=user.id, token_hash=digest(token)))
+    db.session.commit()
+    session["_sid"] = token
+    login_user(user)
+
+
+def sign_out() -> None:
+    """End this session on the server too, then forget it in the browser."""
+    token = session.get("_sid")
+    if token:
+        db.session.execute(delete(LoginSession).where(LoginSession.token_hash == digest(token)))
+        db.session.commit()
+    logout_user()
+    session.clear()
+
+
+def session_valid(user: User) -> bool:
+    """Is the browser's session one the server still has for ``user`` (and not too old)?"""
+    token = session.get("_sid")
+    if not token:
+        return False
+    found = db.session.scalar(select(LoginSession).where(
+        LoginSession.token_hash == digest(token), LoginSession.user_id == user.id))
+    return found is not None and aware(found.created) >= now() - timedelta(days=SESSION_DAYS)
 
 
 # -- the current user ------------------------------------------------------------------------
@@ -218,6 +359,17 @@ def take_invite(token: str) -> Invite:
 def current_username() -> str | None:
     """The signed-in user's name (by session or API key), None for a visitor."""
     return current_user.username if current_user.is_authenticated else None
+
+
+def current_owner() -> str | None:
+    """What the signed-in user's galleries and jobs are stored under (their ``owner_id``, never
+    the name: a name can be signed up again); None for a visitor. Ownership checks compare it."""
+    return current_user.owner_id if current_user.is_authenticated else None
+
+
+def open_to_visitors(app: Flask, *endpoints: str) -> None:
+    """Endpoints a visitor reaches even with ``LOOKALIKE_REQUIRE_LOGIN=1`` (signing in, up)."""
+    app.extensions.setdefault("open_to_visitors", set()).update(endpoints)
 
 
 def account_required(view):
@@ -261,9 +413,16 @@ def upgrade_schema(app: Flask) -> None:
         upgrade(directory=str(MIGRATIONS))
 
 
+def engine_options(url: str) -> dict:
+    """SQLite: writers from every web process queue for the file's lock (up to 30 s under load)
+    rather than fail at once."""
+    sqlite = url.startswith("sqlite")
+    return {"pool_pre_ping": True, **({"connect_args": {"timeout": 30}} if sqlite else {})}
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", app.config["DATABASE_URL"])
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["DATABASE_URL"]))
     db.init_app(app)
     Migrate(app, db, directory=str(MIGRATIONS))
     upgrade_schema(app)
@@ -279,7 +438,9 @@ def init_app(app: Flask) -> None:
         if not number.isdigit():
             return None
         user = db.session.get(User, int(number))
-        return user if user and str(user.session_version) == version else None
+        if user is None or str(user.session_version) != version or not session_valid(user):
+            return None
+        return user
 
     @manager.request_loader
     def from_key(req) -> User | None:
@@ -299,8 +460,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def login_gate():
         """``LOOKALIKE_REQUIRE_LOGIN=1``: nothing but signing in for visitors."""
-        open_endpoints = {"accounts.login", "accounts.login_post", "accounts.signup",
-                          "accounts.signup_post", "static"}
+        open_endpoints = {"static", *app.extensions.get("open_to_visitors", ())}
         if (app.config["REQUIRE_LOGIN"] and request.endpoint not in open_endpoints
                 and not current_user.is_authenticated):
             return needs_login()

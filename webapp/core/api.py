@@ -14,8 +14,9 @@ from werkzeug.exceptions import NotFound
 
 from ml.galleries.prepare import build_status
 from webapp.core import jobs
-from webapp.core.accounts import current_username
+from webapp.core.accounts import current_owner
 from webapp.core.galleries import existing, protected, stored_name
+from webapp.core.kinds import kinds
 from webapp.core.openapi import document
 from webapp.core.status import job_status
 
@@ -33,7 +34,7 @@ def open_job(job_id: str) -> jobs.Job:
     except jobs.JobNotFound:
         abort(404, description=GONE)
     owner = job.meta.get("owner")
-    if owner is not None and owner != current_username():
+    if owner is not None and owner != current_owner():
         abort(404, description=GONE)
     return job
 
@@ -72,8 +73,9 @@ def delete_job(job_id: str):
 @bp.get("/jobs/<job_id>/files/<name>")
 def job_file(job_id: str, name: str):
     job = open_job(job_id)
+    kind = kinds().get(job.kind)
     try:
-        path = job.file(name)
+        path = job.file(name, kind.files if kind else "(?!)")
     except jobs.JobNotFound:
         abort(404, description="no such file")
     if not path.is_file():
@@ -85,13 +87,15 @@ def job_file(job_id: str, name: str):
 
 @bp.get("/galleries/<gallery>/thumbs/<file>")
 def thumbnail(gallery: str, file: str):
-    """A gallery identity's thumbnail; only gallery names and thumbnail names are accepted."""
+    """A gallery identity's thumbnail; only gallery names and thumbnail names are accepted.
+    A shared gallery's may be cached by anyone; a user's own are never cached (the same URL
+    shows each user their own family: ``private, no-store`` from ``security``)."""
     if not THUMB_FILE.fullmatch(file):
         abort(404, description="no such thumbnail")
     path = existing(gallery).resolve() / "thumbs" / file
     if not path.is_file():
         abort(404, description="no such thumbnail")
-    return send_file(path, max_age=3600)
+    return send_file(path, max_age=3600 if gallery in protected() else None)
 
 
 @bp.get("/galleries/<gallery>/build")

@@ -71,7 +71,7 @@ def route(name: str, args, kwargs, options, task=None, **_: object) -> dict | No
     else the core's table, else ``cpu``."""
     app = current_app.flask_app
     for kind in kinds(app).values():
-        if kind.task.name == name:
+        if kind.task == name:
             return {"queue": queue_of(app, kind)}
     return {"queue": CORE_QUEUES.get(name, "cpu")}
 

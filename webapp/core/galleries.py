@@ -1,7 +1,9 @@
 """Reading galleries from the web: which a user may see, who is in them, which nobody changes.
 
-A user's gallery ``family`` is stored as ``alice@family`` (``ml.galleries.store.owned_name``):
-only alice lists, sees, edits or uses it; to anyone else it does not exist (404). Galleries
+A user's gallery ``family`` is stored as ``ID@family`` (``ml.galleries.store.owned_name``), ID
+being the account's ``owner_id`` (random, never reused; never the user name, which can be signed
+up again after the account is deleted): only that account lists, sees, edits or uses it; to
+anyone else it does not exist (404). Galleries
 stored without an owner are the server's own (built with the CLI, or before accounts existed):
 the admin's. The built-in ones (``protected``) are shared and read-only. URLs and forms carry
 the name the user sees; tasks get the stored name (``chosen``).
@@ -20,7 +22,7 @@ from flask_login import current_user
 
 from ml.errors import BadGalleryName
 from ml.galleries.store import DEFAULT_GALLERY, gallery_path, list_galleries, owned_name
-from webapp.core.accounts import current_username
+from webapp.core.accounts import current_owner
 from webapp.core.errors import UserError
 
 
@@ -32,7 +34,7 @@ def protected() -> set[str]:
 
 
 def shown_name(stored: str) -> str:
-    """The name its owner sees: ``alice@family`` → ``family``."""
+    """The name its owner sees: ``ID@family`` → ``family``."""
     return stored.rpartition("@")[2]
 
 
@@ -42,7 +44,7 @@ def visible(stored: str) -> bool:
         return True
     owner, at, _ = stored.rpartition("@")
     if at:
-        return owner == current_username()
+        return owner == current_owner()
     return bool(current_user.is_authenticated and current_user.is_admin)
 
 
@@ -52,7 +54,7 @@ def stored_name(name: str) -> str:
     missing = UserError(f"no gallery named '{name}'", 404)
     if "@" in (name or ""):
         raise missing
-    candidates = [name] if name in protected() else [owned_name(current_username(), name), name]
+    candidates = [name] if name in protected() else [owned_name(current_owner(), name), name]
     for stored in candidates:
         try:
             link = gallery_path(stored)

@@ -4,7 +4,8 @@ A job folder holds the uploads (``input-N``, never the user's file name), ``meta
 options, names, expiry), and what the worker writes: pictures and ``result.json`` (or
 ``error.json``). Folders past their expiry are deleted by a periodic sweep (a Celery beat task)
 and on web requests; "delete now" removes one at once. Only ids matching ``JOB_ID`` and file
-names matching ``JOB_FILE`` are ever joined to a path, so no request can reach outside a job.
+names matching ``JOB_FILE`` and the job kind's own pattern (``JobKind.files``) are ever joined
+to a path, so no request can reach outside a job.
 """
 
 from __future__ import annotations
@@ -19,10 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 JOB_ID = re.compile(r"[0-9a-f]{32}")
-# Files a job may serve: the analysed photo, portrait outputs, share cards, family face crops.
-JOB_FILE = re.compile(r"(photo\.jpg|portrait\.jpg|cutout\.png|mask\.png|share-\d{1,2}\.png"
-                      r"|person-\d\.jpg|portrait-s\d{1,2}\.(jpg|png)"
-                      r"|identified\.jpg|timeline\.png|contact\.jpg|screentime\.csv)")
+# A file a job may serve: a plain name (no folder, no leading dot); its kind says which ones.
+JOB_FILE = re.compile(r"[a-z0-9][a-z0-9_-]{0,60}\.(jpg|png|csv)")
 
 
 class JobNotFound(LookupError):
@@ -42,8 +41,9 @@ class Job:
     def input(self, n: int = 0) -> Path:
         return self.dir / f"input-{n}"
 
-    def file(self, name: str) -> Path:
-        if not JOB_FILE.fullmatch(name):
+    def file(self, name: str, allowed: str) -> Path:
+        """The path of the job's file ``name`` if it matches ``allowed`` (its kind's ``files``)."""
+        if not JOB_FILE.fullmatch(name) or not re.fullmatch(allowed, name):
             raise JobNotFound(name)
         return self.dir / name
 
@@ -123,13 +123,15 @@ def delete(data_dir: Path, job_id: str) -> bool:
     return True
 
 
-def sweep(data_dir: Path, now: float | None = None) -> int:
-    """Delete every job past its expiry (and leftovers of interrupted deletes); how many."""
+def sweep(data_dir: Path, now: float | None = None, scratch: tuple[str, ...] = ()) -> int:
+    """Delete every job past its expiry (and leftovers of interrupted deletes); how many. In
+    the ``scratch`` folders (features' staging, ``webapp.core.pages.scratch``), anything an hour
+    old: left by a killed process."""
     now = now or time.time()
     root = jobs_root(data_dir)
     removed = 0
-    for folder in (Path(data_dir) / "enrol").glob("*"):  # photos staged by a killed process
-        if now - folder.stat().st_mtime > 3600:
+    for folder in (f for name in scratch for f in (Path(data_dir) / name).glob("*")):
+        if now - _mtime(folder, now) > 3600:
             shutil.rmtree(folder, ignore_errors=True)
     if not root.exists():
         return 0
@@ -141,13 +143,22 @@ def sweep(data_dir: Path, now: float | None = None) -> int:
             continue
         meta = _read_json(folder / "meta.json")
         if meta is None:  # a job being created, or a broken one: judge by the folder's age
-            stale = now - folder.stat().st_mtime > 3600
+            stale = now - _mtime(folder, now) > 3600
             if stale and delete(data_dir, folder.name):
                 removed += 1
             continue
         if now >= meta["expires"] and delete(data_dir, folder.name):
             removed += 1
     return removed
+
+
+def _mtime(folder: Path, now: float) -> float:
+    """When ``folder`` last changed; ``now`` if it is gone already (deleted by "delete now",
+    another sweep or its request while this sweep ran): nothing left to judge."""
+    try:
+        return folder.stat().st_mtime
+    except OSError:
+        return now
 
 
 def delete_owned(data_dir: Path, owner: str) -> int:

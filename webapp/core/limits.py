@@ -1,6 +1,9 @@
-"""Abuse limits (Flask-Limiter): uploads per IP and per user, sign-in attempts per account and
-per IP. Counts live in Redis when the app has one (every web process shares them), else in
-memory. A request over a limit is 429 with ``Retry-After`` and a message saying when to retry.
+"""Abuse limits (Flask-Limiter over ``limits``): uploads per address and per user, sign-in and
+password attempts (``count``). Counts are shared by every web process: in Redis when the app has
+one, else in the accounts database (``rate_limits``, ``DatabaseStorage``), never in one process's
+memory. Every count is one atomic increment that also answers whether the limit is passed, so a
+parallel burst cannot slip between a check and a count. A request over a limit is 429 with
+``Retry-After`` and a message saying when to retry.
 
 Every endpoint that takes an upload (``security.upload_limit``) is limited here once the
 features have registered; features limit anything else with ``limit(app, endpoint, ...)``.
@@ -16,9 +19,105 @@ from flask import Flask, current_app, jsonify, render_template
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from flask_limiter.util import get_remote_address
+from limits import parse
+from limits.storage import Storage
+from limits.strategies import FixedWindowRateLimiter
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    case,
+    create_engine,
+    delete,
+    select,
+    text,
+)
+from sqlalchemy.exc import SQLAlchemyError
 
-from webapp.core.accounts import current_username
-from webapp.core.errors import wants_json
+from webapp.core.accounts import current_owner, engine_options
+from webapp.core.errors import answer, wants_json
+
+DB_SCHEME = "lookalike+db"
+RATE_LIMITS = Table("rate_limits", MetaData(),  # made by migration 0002
+                    Column("key", String(255), primary_key=True),
+                    Column("count", Integer, nullable=False),
+                    Column("expires", Float, nullable=False))
+
+
+class DatabaseStorage(Storage):
+    """Fixed-window counts in the accounts database (SQLite or PostgreSQL): one row per key,
+    incremented by a single ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``."""
+
+    STORAGE_SCHEME = [DB_SCHEME]
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False,
+                 database_url: str = "", **options) -> None:
+        super().__init__(uri, wrap_exceptions, **options)
+        self.engine = create_engine(database_url, **engine_options(database_url))
+        if self.engine.dialect.name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        elif self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            raise ValueError("abuse-limit counts live in Redis, SQLite or PostgreSQL: set "
+                             "LOOKALIKE_RATELIMIT_STORAGE to a redis:// URL")
+        self.insert = insert
+        self.swept = 0.0
+
+    @property
+    def base_exceptions(self) -> type[Exception]:
+        return SQLAlchemyError
+
+    def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        now = time.time()
+        live = RATE_LIMITS.c.expires > now
+        statement = self.insert(RATE_LIMITS).values(key=key, count=amount, expires=now + expiry)
+        statement = statement.on_conflict_do_update(index_elements=[RATE_LIMITS.c.key], set_={
+            "count": case((live, RATE_LIMITS.c.count + amount), else_=amount),
+            "expires": case((live, RATE_LIMITS.c.expires), else_=now + expiry),
+        }).returning(RATE_LIMITS.c.count)
+        with self.engine.begin() as connection:
+            count = connection.execute(statement).scalar_one()
+            if now - self.swept > 60:  # forget windows long over, once a minute per process
+                self.swept = now
+                connection.execute(delete(RATE_LIMITS).where(RATE_LIMITS.c.expires < now))
+        return count
+
+    def _row(self, key: str):
+        with self.engine.connect() as connection:
+            return connection.execute(select(RATE_LIMITS.c.count, RATE_LIMITS.c.expires).where(
+                RATE_LIMITS.c.key == key, RATE_LIMITS.c.expires > time.time())).first()
+
+    def get(self, key: str) -> int:
+        row = self._row(key)
+        return row.count if row else 0
+
+    def get_expiry(self, key: str) -> float:
+        row = self._row(key)
+        return row.expires if row else time.time()
+
+    def check(self) -> bool:
+        with self.engine.connect() as connection:
+            return connection.execute(text("SELECT 1")).scalar() == 1
+
+    def reset(self) -> int | None:
+        with self.engine.begin() as connection:
+            return connection.execute(delete(RATE_LIMITS)).rowcount
+
+    def clear(self, key: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(delete(RATE_LIMITS).where(RATE_LIMITS.c.key == key))
+
+
+class TooMany(Exception):
+    """Over a limit counted with ``count``: 429, ``wait`` seconds until the window ends."""
+
+    def __init__(self, message: str, wait: int) -> None:
+        super().__init__(message)
+        self.wait = wait
 
 
 def limiter(app: Flask | None = None) -> Limiter:
@@ -32,8 +131,23 @@ def limit(app: Flask, endpoint: str, value: Callable[[], str], key: Callable[[],
     app.view_functions[endpoint] = limiter(app).limit(value, key_func=key, **options)(view)
 
 
+def count(value: str, scope: str, *ids: str, message: str) -> None:
+    """Count one attempt now, before it is judged (one atomic increment); ``TooMany`` once the
+    count is over ``value`` ("5 per 15 minutes"). ``message`` may say ``{wait}``."""
+    item, strategy = parse(value), FixedWindowRateLimiter(limiter().storage)
+    if not strategy.hit(item, scope, *ids):
+        reset = strategy.get_window_stats(item, scope, *ids).reset_time
+        wait = max(1, math.ceil(reset - time.time()))
+        raise TooMany(message.replace("{wait}", wait_words(wait)), wait)
+
+
+def forget(value: str, scope: str, *ids: str) -> None:
+    """Start the count again (the attempt proved who it was)."""
+    FixedWindowRateLimiter(limiter().storage).clear(parse(value), scope, *ids)
+
+
 def user_key() -> str:
-    return f"user:{current_username()}"
+    return f"user:{current_owner()}"
 
 
 def retry_after() -> int:
@@ -54,14 +168,34 @@ def limit_uploads(app: Flask) -> None:
     for endpoint in app.extensions.get("upload_limits", {}):
         limit(app, endpoint, uploads, get_remote_address, scope="uploads-ip")
         limit(app, endpoint, uploads, user_key, scope="uploads-user",
-              exempt_when=lambda: current_username() is None)
+              exempt_when=lambda: current_owner() is None)
+
+
+def storage_uri(config: dict) -> str:
+    """``LOOKALIKE_RATELIMIT_STORAGE`` if set; else the broker when it is Redis; else the
+    accounts database. Either way every web process shares the counts."""
+    configured = config.get("RATELIMIT_STORAGE_URI")
+    if configured:
+        return configured
+    broker = config.get("BROKER_URL") or ""
+    return broker if broker.startswith(("redis://", "rediss://")) else f"{DB_SCHEME}://"
 
 
 def init_app(app: Flask) -> None:
     """The app's limiter (before the features, which may limit their endpoints)."""
-    app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
+    app.config["RATELIMIT_STORAGE_URI"] = storage_uri(app.config)
+    if app.config["RATELIMIT_STORAGE_URI"].startswith(DB_SCHEME):
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS",
+                              {"database_url": app.config["DATABASE_URL"]})
+    app.config.setdefault("RATELIMIT_STRATEGY", "fixed-window")  # what ``count`` uses too
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "lookalike-limits")
     app.extensions["lookalike_limiter"] = Limiter(get_remote_address, app=app)
+
+    @app.errorhandler(TooMany)
+    def over(exc: TooMany):
+        response = app.make_response(answer(str(exc), 429))
+        response.headers["Retry-After"] = str(exc.wait)
+        return response
 
     @app.errorhandler(RateLimitExceeded)
     def too_many(exc: RateLimitExceeded):

@@ -1,11 +1,22 @@
 """The core's pages: any job's result page (its kind's template, or its own page) and "delete
-now"; plus what every template may use and the expiry sweep run from web requests."""
+now"; plus what every template may use (the features' nav entries, in registration order), and
+the expiry sweep run from web requests (with the features' scratch folders)."""
 
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from webapp.core import jobs
 from webapp.core.api import delete_job_now, open_job
@@ -26,10 +37,27 @@ def duration_words(seconds: int) -> str:
     return "a minute" if minutes == 1 else f"{minutes} minutes"
 
 
+class NavEntry(NamedTuple):
+    label: str
+    endpoint: str
+
+
+def nav(app: Flask, label: str, endpoint: str) -> None:
+    """A feature's link in every page's header (``base.html``), after those registered before."""
+    app.extensions.setdefault("nav", []).append(NavEntry(label, endpoint))
+
+
+def scratch(app: Flask, folder: str) -> None:
+    """A feature's staging folder under ``DATA_DIR``: what a killed process left there is
+    deleted by the sweep after an hour."""
+    app.extensions.setdefault("scratch", []).append(folder)
+
+
 @bp.app_context_processor
 def template_globals() -> dict:
     config = current_app.config
-    return {"max_upload_mb": config["MAX_UPLOAD_MB"], "keep_for": duration_words(config["JOB_TTL"])}
+    return {"max_upload_mb": config["MAX_UPLOAD_MB"], "keep_for": duration_words(config["JOB_TTL"]),
+            "nav_entries": current_app.extensions.get("nav", []), "job_kinds": kinds()}
 
 
 @bp.app_template_filter("shown_name")
@@ -45,7 +73,8 @@ def sweep_expired() -> None:
     now = time.monotonic()
     if now - _last_sweep >= SWEEP_EVERY:
         _last_sweep = now
-        jobs.sweep(current_app.config["DATA_DIR"])
+        jobs.sweep(current_app.config["DATA_DIR"],
+                   scratch=tuple(current_app.extensions.get("scratch", ())))
 
 
 @bp.get("/jobs/<job_id>")
@@ -54,7 +83,7 @@ def job(job_id: str):
     kind = kinds().get(found.kind)
     if kind is not None and kind.page is not None:
         return redirect(url_for(kind.page, job_id=found.id))
-    return render_template(kind.template if kind else "job.html", job=found,
+    return render_template(kind.template if kind else "job.html", job=found, kind=kind,
                            status_url=url_for("api.job", job_id=found.id))
 
 
@@ -71,7 +100,7 @@ def kind_page(job_id: str, kind: str):
     found = open_job(job_id)
     if found.kind != kind:
         return redirect(url_for("pages.job", job_id=found.id))
-    return render_template(kinds()[kind].template, error=None, job=found,
+    return render_template(kinds()[kind].template, error=None, job=found, kind=kinds()[kind],
                            status_url=url_for("api.job", job_id=found.id))
 
 

@@ -1,6 +1,8 @@
 """What every task shares: the job folder in and out, stage-by-stage progress, failures as
 messages, galleries opened once per process, models loaded at worker start, and the sweep.
 
+Imported by workers only (``webapp.worker``): the web process sends tasks by name.
+
 Tasks themselves live with their features and stay thin: a function from a job to ``ml`` and
 back, run through ``run_job``.
 """
@@ -11,6 +13,7 @@ import io
 import logging
 import time
 from collections.abc import Callable
+from importlib import import_module
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +29,7 @@ from ml.galleries.store import DEFAULT_GALLERY, Gallery, gallery_path
 from ml.images import open_image
 from webapp.core import jobs
 from webapp.core.galleries import shown_name
+from webapp.core.kinds import kinds
 
 log = logging.getLogger(__name__)
 
@@ -90,27 +94,24 @@ def gallery(name: str) -> Gallery:
 
 @worker_process_init.connect
 def load_models(**_: object) -> None:
-    """Load the networks into this worker process now, not inside the first user's task."""
+    """Warm up every job kind in this worker process (its tasks module's ``warm_up``: the
+    networks it runs), so the first user's task does not pay for loading them."""
     from celery import current_app as celery
 
-    # The expression and portrait networks are imported here, in workers only: the web
-    # process imports this module (for the task objects) and never runs a network.
-    from ml.emotion.model import load_model
-    from ml.portrait.model import portrait
-
+    app = celery.flask_app
     start = time.time()
+    with app.app_context():
+        for kind in kinds(app).values():
+            warm_up = getattr(import_module(kind.tasks), "warm_up", None)
+            if warm_up is not None:
+                warm_up()
+    log.info("models loaded in %.1f s", time.time() - start)
+
+
+def warm_faces() -> None:
+    """Load the face detector and embedder (what every kind runs)."""
     ml.detect(np.zeros((64, 64, 3), np.uint8))
     ml.get_embedder()
-    load_model()
-    try:
-        portrait(Image.new("RGB", (64, 64)))
-    except Exception as exc:  # portrait weights not there yet: the task says so per job
-        log.warning("portrait model not loaded: %s", exc)
-    try:
-        gallery(celery.flask_app.config["GALLERY"])
-    except Exception as exc:
-        log.warning("gallery not loaded: %s", exc)
-    log.info("models loaded in %.1f s", time.time() - start)
 
 
 class Reporter:
@@ -179,4 +180,5 @@ def run_job(task: Task, job_id: str, work: Callable[[Task, jobs.Job], dict]) -> 
 @shared_task(name="webapp.tasks.sweep")
 def sweep() -> int:
     """Delete expired jobs (run by Celery beat every ``SWEEP_INTERVAL`` seconds)."""
-    return jobs.sweep(current_app.config["DATA_DIR"])
+    return jobs.sweep(current_app.config["DATA_DIR"],
+                      scratch=tuple(current_app.extensions.get("scratch", ())))

@@ -10,7 +10,8 @@ from PIL import Image
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ml.images import ImageError, open_image
+from ml.images import ImageError
+from ml.images import check_image as check_decodes
 from webapp.core.errors import UserError
 
 # What browsers and phones produce; Pillow reads more (PSD, ICO, EPS, ...) but we don't take them.
@@ -36,13 +37,13 @@ def check_image(data: bytes, what: str = "The photo") -> None:
         try:
             with Image.open(io.BytesIO(data)) as probe:
                 found = probe.format
-        except Exception:  # open_image below says what is wrong, in words
+        except Exception:  # check_decodes below says what is wrong, in words
             found = None
         if found is not None and found not in FORMATS:
             supported = ", ".join(sorted(set(FORMATS.values())))
             raise UserError(f"{what}: {found} images are not supported (use {supported})", 415)
-        try:
-            open_image(data)
+        try:  # one decode, JPEGs at 1/8 scale: the worker decodes it for real
+            check_decodes(data)
         except ImageError as exc:
             message = str(exc).removeprefix("image: ")
             raise UserError(f"{what}: {message}") from exc

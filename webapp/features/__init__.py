@@ -6,4 +6,5 @@ from __future__ import annotations
 
 from webapp.features import accounts, family, galleries, identify, lookalikes, screentime
 
-FEATURES = (lookalikes, family, galleries, identify, screentime, accounts)
+# In this order: their nav entries too.
+FEATURES = (lookalikes, family, identify, screentime, galleries, accounts)

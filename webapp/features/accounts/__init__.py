@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from webapp.core.accounts import open_to_visitors
 from webapp.core.errors import form_page
 from webapp.core.openapi import add_paths
 from webapp.features.accounts import openapi, views
@@ -16,3 +17,5 @@ def init_app(app: Flask) -> None:
     form_page(app, "accounts", views.form)
     add_paths(app, openapi.paths)
     views.limit_sign_in(app)
+    open_to_visitors(app, "accounts.login", "accounts.login_post", "accounts.signup",
+                     "accounts.signup_post")

@@ -12,7 +12,10 @@ def paths(config: dict) -> dict:
                 "summary": "The account the request acts as (by API key or session)",
                 "responses": {"200": {"description": "the account", "content": {
                     "application/json": {"schema": {"type": "object", "properties": {
-                        "username": {"type": "string"}, "admin": {"type": "boolean"}}}}}}}}},
+                        "username": {"type": "string"}, "admin": {"type": "boolean"},
+                        "owner_id": {"type": "string", "description":
+                                     "what the account's galleries are stored under "
+                                     "(lookalike gallery build --owner ID)"}}}}}}}}},
         }),
         "schemas": {},
         "result": {},

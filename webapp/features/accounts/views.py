@@ -3,6 +3,9 @@ invite links, delete the account) and ``GET /api/v1/account``."""
 
 from __future__ import annotations
 
+import secrets
+from urllib.parse import urlsplit
+
 from flask import (
     Blueprint,
     Flask,
@@ -15,13 +18,14 @@ from flask import (
     url_for,
 )
 from flask_limiter.util import get_remote_address
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_user
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from ml.galleries.store import delete_gallery, list_galleries
 from webapp.core import accounts, jobs
 from webapp.core.accounts import account_required
 from webapp.core.errors import UserError
-from webapp.core.limits import limit
+from webapp.core.limits import count, forget, limit
 
 bp = Blueprint("accounts", __name__)
 api_bp = Blueprint("accounts_api", __name__, url_prefix="/api/v1")
@@ -38,10 +42,45 @@ def form(error: str | None, status: int = 200):
 
 
 def safe_next(target: str | None) -> str:
-    """Where to go after signing in: a path on this site, never another site."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Where to go after signing in: a path on this site, never another site. Browsers read
+    ``\\`` as ``/`` and drop tabs and line breaks (so ``/\\t/evil.example`` is ``//evil.example``,
+    another host): any of them, any control character, a scheme or a host, and it is refused."""
+    target = target or ""
+    parts = urlsplit(target)
+    if (target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and not any(ord(c) < 32 or ord(c) == 127 for c in target)
+            and not parts.scheme and not parts.netloc):
         return target
     return url_for("galleries.galleries_page")
+
+
+# -- known browsers --------------------------------------------------------------------------
+# A browser that signed in to an account before carries a signed cookie naming the account and
+# itself; its failed sign-ins are counted on their own. So nobody else (not even someone behind
+# the same address) can lock the owner out of a browser they have used before.
+
+KNOWN = "lookalike_known"
+KNOWN_DAYS = 365
+
+
+def known_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="known-browser")
+
+
+def known_browser(owner_id: str | None) -> str | None:
+    """This browser's id if it signed in to the account ``owner_id`` before, else None."""
+    try:
+        owner, browser = known_serializer().loads(request.cookies.get(KNOWN, ""))
+    except (BadSignature, ValueError, TypeError):
+        return None
+    return browser if owner_id is not None and owner == owner_id else None
+
+
+def remember_browser(response, owner_id: str):
+    value = known_serializer().dumps([owner_id, secrets.token_urlsafe(12)])
+    response.set_cookie(KNOWN, value, max_age=KNOWN_DAYS * 86400, httponly=True,
+                        samesite="Lax", secure=bool(current_app.config.get("HTTPS")))
+    return response
 
 
 # -- signing up and in -----------------------------------------------------------------------
@@ -71,10 +110,10 @@ def signup_post():
         accounts.take_invite(request.form.get("invite", ""))  # committed with the user
     user = accounts.create_user(request.form.get("username", ""),
                                 request.form.get("password", ""))
-    login_user(user)
+    accounts.sign_in(user)
     flash(f"Welcome, {user.username}." + (" Your account is this server's admin."
                                           if user.is_admin else ""))
-    return redirect(safe_next(request.form.get("next")), 303)
+    return remember_browser(redirect(safe_next(request.form.get("next")), 303), user.owner_id)
 
 
 def login_page(error: str | None = None, status: int = 200):
@@ -89,39 +128,57 @@ def login():
     return login_page()
 
 
+LOCKED = ("Too many failed sign-ins for this account from here: it is locked for {wait} "
+          "(for this address or browser only). Try again then.")
+
+
 @bp.post("/login")
 def login_post():
-    user = accounts.authenticate(request.form.get("username", ""),
-                                 request.form.get("password", ""))
+    """Each attempt is counted before the password is checked (so a parallel burst gets no
+    more tries than a slow one): per account and browser for a browser that signed in to the
+    account before, else per account and address plus per address. A right password starts
+    the account's count again."""
+    name = (request.form.get("username") or "").strip().lower()
+    known = known_browser(accounts.owner_of(name))
+    config = current_app.config
+    if known:
+        who = ("login-browser", name, known)
+    else:
+        who = ("login-account", name, get_remote_address())
+        count(config["LOGIN_IP_LIMIT"], "login-ip", get_remote_address(),
+              message="Too many sign-in attempts from your address: wait {wait}.")
+    count(config["LOGIN_LIMIT"], *who, message=LOCKED)
+    user = accounts.authenticate(name, request.form.get("password", ""))
     if user is None:
         return login_page("wrong user name or password", 401)
-    login_user(user)
-    return redirect(safe_next(request.form.get("next")), 303)
+    forget(config["LOGIN_LIMIT"], *who)
+    accounts.sign_in(user)
+    return remember_browser(redirect(safe_next(request.form.get("next")), 303), user.owner_id)
 
 
 @bp.post("/logout")
 def logout():
-    logout_user()
+    accounts.sign_out()
     flash("You are signed out.")
     return redirect(url_for("lookalikes.index"), 303)
 
 
 def limit_sign_in(app: Flask) -> None:
-    """Failed sign-ins count per account and per address: a guessing run is locked out."""
-    def account() -> str:
-        return "account:" + (request.form.get("username") or "").strip().lower()
-
-    failed = lambda response: response.status_code == 401  # noqa: E731
-    locked = ("Too many failed sign-ins for this account: it is locked for {wait}. "
-              "Try again then.")
-    limit(app, "accounts.login_post", lambda: current_app.config["LOGIN_LIMIT"], account,
-          deduct_when=failed, error_message=locked, scope="login-account")
-    limit(app, "accounts.login_post", lambda: current_app.config["LOGIN_IP_LIMIT"],
-          get_remote_address, deduct_when=failed, scope="login-ip",
-          error_message="Too many failed sign-ins from your address: wait {wait}.")
+    """Sign-ups per address (sign-ins are counted in ``login_post``)."""
     limit(app, "accounts.signup_post", lambda: current_app.config["LOGIN_IP_LIMIT"],
           get_remote_address, scope="signup-ip",
           error_message="Too many sign-ups from your address: wait {wait}.")
+
+
+def check_current_password(field: str, refused: str) -> None:
+    """The signed-in user's password, checked before a change only they may make; the tries
+    are counted per account (``PASSWORD_LIMIT``) so a stolen session cannot guess it."""
+    limit_value = current_app.config["PASSWORD_LIMIT"]
+    count(limit_value, "password-check", current_user.owner_id,
+          message="Too many wrong passwords: wait {wait} and try again.")
+    if accounts.authenticate(current_user.username, request.form.get(field, "")) is None:
+        raise UserError(refused, 403)
+    forget(limit_value, "password-check", current_user.owner_id)
 
 
 # -- the account page ------------------------------------------------------------------------
@@ -129,8 +186,10 @@ def limit_sign_in(app: Flask) -> None:
 
 def account_page(error: str | None = None, status: int = 200, new_key: str | None = None,
                  invite: str | None = None):
+    invites = accounts.open_invites() if current_user.is_admin else []
     return render_template("account.html", error=error, keys=accounts.user_keys(current_user),
-                           new_key=new_key, invite=invite, mode=accounts.signup_mode()), status
+                           new_key=new_key, invite=invite, invites=invites,
+                           mode=accounts.signup_mode()), status
 
 
 @bp.get("/account")
@@ -142,13 +201,13 @@ def account():
 @bp.post("/account/password")
 @account_required
 def change_password():
-    if accounts.authenticate(current_user.username, request.form.get("current", "")) is None:
-        raise UserError("the current password is wrong", 403)
+    check_current_password("current", "the current password is wrong")
     if request.form.get("password") != request.form.get("confirm"):
         raise UserError("the two new passwords differ")
-    accounts.set_password(current_user, request.form.get("password", ""))
+    revoked = accounts.set_password(current_user, request.form.get("password", ""))
     login_user(current_user)  # this session stays; every other one is signed out
-    flash("Your password was changed; other sessions were signed out.")
+    keys = f" and its {revoked} API key{'s' if revoked != 1 else ''} revoked" if revoked else ""
+    flash(f"Your password was changed; other sessions were signed out{keys}.")
     return redirect(url_for("accounts.account"), 303)
 
 
@@ -174,7 +233,18 @@ def create_invite():
     if not current_user.is_admin:
         raise UserError("only the admin makes invite links", 403)
     token = accounts.create_invite(current_user)
-    return account_page(invite=url_for("accounts.signup", invite=token, _external=True))
+    return account_page(invite=accounts.invite_url(token))
+
+
+@bp.post("/account/invites/<int:invite_id>/revoke")
+@account_required
+def revoke_invite(invite_id: int):
+    if not current_user.is_admin:
+        raise UserError("only the admin revokes invite links", 403)
+    if not accounts.revoke_invite(invite_id):
+        raise UserError("no such open invite (used, revoked or expired)", 404)
+    flash("The invite link was revoked: nobody can sign up with it.")
+    return redirect(url_for("accounts.account"), 303)
 
 
 @bp.post("/account/delete")
@@ -182,13 +252,12 @@ def create_invite():
 def delete_account():
     """The account and everything it stored, at once: galleries, jobs, keys."""
     user = current_user._get_current_object()
-    if accounts.authenticate(user.username, request.form.get("password", "")) is None:
-        raise UserError("the password is wrong: the account was not deleted", 403)
+    check_current_password("password", "the password is wrong: the account was not deleted")
     for stored in list_galleries():
-        if stored.startswith(f"{user.username}@"):
+        if stored.startswith(f"{user.owner_id}@"):
             delete_gallery(stored)
-    jobs.delete_owned(current_app.config["DATA_DIR"], user.username)
-    logout_user()
+    jobs.delete_owned(current_app.config["DATA_DIR"], user.owner_id)
+    accounts.sign_out()
     accounts.delete_user(user)
     flash("Your account, its galleries and its photos were deleted.")
     return redirect(url_for("lookalikes.index"), 303)
@@ -197,4 +266,5 @@ def delete_account():
 @api_bp.get("/account")
 @account_required
 def account_api():
-    return jsonify(username=current_user.username, admin=current_user.is_admin)
+    return jsonify(username=current_user.username, admin=current_user.is_admin,
+                   owner_id=current_user.owner_id)

@@ -12,12 +12,11 @@ from ml.faces.alignment import crop_box
 from ml.faces.detection import SELFIE_SIDE
 from ml.family.resemblance import resemblance
 from webapp.core import jobs
-from webapp.core.tasks import Reporter, load_photo, run_job, save
+from webapp.core.tasks import Reporter, load_photo, run_job, save, warm_faces
+from webapp.features.family import STAGES, TASK
 
-STAGES = ("detect", "embed", "compare")
 
-
-@shared_task(bind=True, name="webapp.tasks.family")
+@shared_task(bind=True, name=TASK)
 def family(self, job_id: str) -> dict:
     """2-6 named photos → pairwise similarity, a verdict for the first person, face regions."""
     return run_job(self, job_id, _family)
@@ -54,3 +53,6 @@ def _family(task: Task, job: jobs.Job) -> dict:
     result["timings"] = report.timings
     job.write_result(result)
     return {"people": len(people)}
+
+
+warm_up = warm_faces  # once per worker process: the detector and embedder

@@ -7,6 +7,7 @@ from flask import Flask
 
 from webapp.core.errors import form_page
 from webapp.core.openapi import add_paths
+from webapp.core.pages import nav, scratch
 from webapp.core.security import upload_limit
 from webapp.features.galleries import openapi, views
 
@@ -21,3 +22,5 @@ def init_app(app: Flask) -> None:
                      "galleries_api.people_add"):
         upload_limit(app, endpoint)
     add_paths(app, openapi.paths)
+    nav(app, "Your people", "galleries.galleries_page")
+    scratch(app, "enrol")  # photos staged while a gallery is written (``store.staged``)

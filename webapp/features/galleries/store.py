@@ -8,8 +8,10 @@ Uploaded photos are checked like every upload (``webapp.uploads``), written unde
 user's file names are never part of a path) and removed as soon as the gallery is written.
 
 Enrolling a few photos takes about a second on a CPU, so it runs in the request and the person
-is listed at once; a per-gallery file lock keeps two edits from writing versions over each
-other. The default gallery (and the one the lookalike pages use) cannot be changed from here.
+is listed at once. ``ml.galleries.build`` (torch, the detector and embedder) is imported by the
+first edit, not with the app: a web process that nobody enrols with never loads a model. A
+per-gallery file lock keeps two edits from writing versions over each other. The default
+gallery (and the one the lookalike pages use) cannot be changed from here.
 """
 
 from __future__ import annotations
@@ -28,9 +30,8 @@ from PIL import Image
 from werkzeug.datastructures import FileStorage
 
 from ml.errors import NoFaces
-from ml.galleries.build import add, build, remove
 from ml.galleries.store import delete_gallery, display_name, gallery_path, owned_name, person_key
-from webapp.core.accounts import current_username
+from webapp.core.accounts import current_owner
 from webapp.core.errors import UserError
 from webapp.core.galleries import describe, protected, stored_name
 from webapp.core.uploads import check_image
@@ -69,7 +70,7 @@ def new_name(name: str) -> str:
                           "with a letter or digit)")
     if name in protected() or taken(name):
         raise UserError(f"a gallery named '{name}' already exists", 409)
-    return owned_name(current_username(), name)
+    return owned_name(current_owner(), name)
 
 
 def person_folder(name: str) -> str:
@@ -153,6 +154,8 @@ def enrolment(person: str, labels: dict[str, str], report: dict) -> dict:
 
 def create(name: str, person: str, files: list[FileStorage]) -> dict:
     """A new gallery holding its first person (a gallery cannot be empty)."""
+    from ml.galleries.build import build  # (loads the models: module docstring)
+
     stored = new_name(name)
     folder = person_folder(person)
     photos = read_photos(files)
@@ -171,6 +174,8 @@ def create(name: str, person: str, files: list[FileStorage]) -> dict:
 
 def add_person(name: str, person: str, files: list[FileStorage]) -> dict:
     """Add a person (or more photos of someone already there, matched by name)."""
+    from ml.galleries.build import add  # (loads the models: module docstring)
+
     stored = editable(name)
     folder = person_folder(person)
     photos = read_photos(files)
@@ -184,6 +189,8 @@ def add_person(name: str, person: str, files: list[FileStorage]) -> dict:
 
 def remove_person(name: str, person: str) -> str:
     """Remove one person (by name or key); the last one cannot go (delete the gallery)."""
+    from ml.galleries.build import remove
+
     stored = editable(name)
     key = person_key(person or "")
     with locked(stored):

@@ -11,13 +11,11 @@ from ml.galleries.identify import identify as name_faces
 from ml.galleries.identify import open_set_rule
 from ml.render.identified import draw_identifications
 from webapp.core import jobs
-from webapp.core.tasks import gallery, gone_gallery, load_photo, run_job, show_progress
+from webapp.core.tasks import gallery, gone_gallery, load_photo, run_job, show_progress, warm_faces
+from webapp.features.identify import TASK
 
-STAGES = ("identify",)
 
-
-# The task keeps its first name, so jobs queued before an upgrade still run.
-@shared_task(bind=True, name="webapp.people_tasks.identify")
+@shared_task(bind=True, name=TASK)
 def identify(self, job_id: str) -> dict:
     """One photo → every face named from the chosen gallery or "unknown", drawn on the photo."""
     return run_job(self, job_id, _identify)
@@ -44,3 +42,6 @@ def _identify(task, job: jobs.Job) -> dict:
                       "faces": faces, "known": sum(f.known for f in found),
                       "threshold": open_set_rule(people.embedder).distance, "notes": notes})
     return {"faces": len(faces)}
+
+
+warm_up = warm_faces  # once per worker process: the detector and embedder

@@ -9,11 +9,15 @@ def paths(config: dict) -> dict:
     return {
         "paths": {
             "/analyze": {"post": {
-                "summary": "Queue one photo: lookalikes and emotion per face, portrait mode",
+                "summary": "Queue one photo (or up to 5 of one person): lookalikes and emotion "
+                           "per face, portrait mode",
                 "requestBody": {"required": True, "content": {"multipart/form-data": {
                     "schema": {"type": "object", "required": ["image"], "properties": {
                         "image": {"type": "string", "format": "binary",
-                                  "description": "JPEG, PNG, WebP, GIF, BMP or TIFF"},
+                                  "description": "JPEG, PNG, WebP, GIF, BMP or TIFF; repeat "
+                                                 "the field for up to 5 photos of one person "
+                                                 "(one combined answer; photos of different "
+                                                 "people: the job fails, naming the photo)"},
                         "k": {"type": "integer", "minimum": 1, "maximum": config["MAX_K"],
                               "default": config["DEFAULT_K"],
                               "description": "lookalikes per face"},
@@ -49,6 +53,13 @@ def paths(config: dict) -> dict:
                 "similarity": {"type": "number", "description": "0-100, see calibration"},
                 "actor": {"type": "boolean"},
                 "photo_url": {"type": ["string", "null"]}}},
+            "Firmness": {"type": ["object", "null"], "properties": {
+                "chance": {"type": "number", "description": "0-1: how often another photo of "
+                           "the same person gives the same top lookalike (measured)"},
+                "level": {"type": "string", "enum": ["firm", "fair", "loose"]},
+                "text": {"type": "string"},
+                "photos_agreeing": {"type": ["integer", "null"]},
+                "photos": {"type": ["integer", "null"]}}},
             "Face": {"type": "object", "properties": {
                 "box": {"type": "array", "items": {"type": "number"},
                         "description": "x1, y1, x2, y2 in the analysed photo's pixels"},
@@ -57,6 +68,8 @@ def paths(config: dict) -> dict:
                 "no_close_match": {"type": "boolean"},
                 "actor_lookalikes": {"type": "array",
                                      "items": {"$ref": "#/components/schemas/Lookalike"}},
+                "firmness": {"$ref": "#/components/schemas/Firmness"},
+                "actor_firmness": {"$ref": "#/components/schemas/Firmness"},
                 "emotion": {"type": "object", "properties": {
                     "label": {"type": "string"},
                     "probabilities": {"type": "object",
@@ -66,6 +79,7 @@ def paths(config: dict) -> dict:
         "result": {
             "faces": {"type": "array", "items": {"$ref": "#/components/schemas/Face"}},
             "notes": {"type": "array", "items": {"type": "string"}},
+            "photos": {"type": "integer", "description": "photos combined into the answer"},
             "photo_url": {"type": ["string", "null"]},
             "portrait_url": {"type": ["string", "null"]},
             "cutout_url": {"type": ["string", "null"]},

@@ -1,5 +1,6 @@
-"""The lookalike task: one photo → faces, lookalikes (everyone and actors only), emotions,
-portrait, share cards; a thin adapter from the job folder to ``ml`` and back."""
+"""The lookalike task: one photo (or up to five of one person) → faces, lookalikes (everyone
+and actors only) with how firm the answer is, emotions, portrait, share cards; a thin adapter
+from the job folder to ``ml`` and back."""
 
 from __future__ import annotations
 
@@ -8,19 +9,34 @@ from pathlib import Path
 
 import numpy as np
 from celery import Task, shared_task
+from flask import current_app
 from PIL import Image
 
 import ml
+from ml.emotion.model import load_model
+from ml.errors import NoFaces
 from ml.faces.detection import SELFIE_SIDE
+from ml.faces.embedding import Embeddings
+from ml.faces.pipeline import main_face
+from ml.galleries.firmness import lookalikes_with_firmness
+from ml.galleries.profile import check_one_person, combine, steady_embed
 from ml.galleries.store import no_close_match
 from ml.portrait.model import portrait
 from ml.render.sheet import lookalike_sheet
 from webapp.core import jobs
-from webapp.core.tasks import Reporter, load_photo, run_job, save, wait_for_gallery
+from webapp.core.tasks import (
+    Reporter,
+    gallery,
+    load_photo,
+    run_job,
+    save,
+    wait_for_gallery,
+    warm_faces,
+)
+from webapp.features.lookalikes import STAGES, TASK
 
 log = logging.getLogger(__name__)
 
-STAGES = ("gallery", "detect", "embed", "lookalikes", "emotion", "portrait", "share card")
 
 
 def lookalike_dict(match, gallery_name: str) -> dict:
@@ -29,7 +45,7 @@ def lookalike_dict(match, gallery_name: str) -> dict:
             "thumbnail": Path(match.thumbnail).name if match.thumbnail else None}
 
 
-@shared_task(bind=True, name="webapp.tasks.analyze")
+@shared_task(bind=True, name=TASK)
 def analyze(self, job_id: str) -> dict:
     """One photo → faces, lookalikes (everyone and actors only), emotions, portrait, cards."""
     return run_job(self, job_id, _analyze)
@@ -46,19 +62,22 @@ def _analyze(task: Task, job: jobs.Job) -> dict:
     array = np.asarray(image)
     found = ml.detect(array, max_side=SELFIE_SIDE)
     faces = found[: options["max_faces"]]
+    photos, singles = options.get("photos", 1), None
+    if photos > 1:  # several photos of one person: their main faces, one answer
+        faces, singles = profile_faces(job, array, found, photos, people.embedder)
     report("embed")
-    vectors = ml.embed(array, faces, people.embedder)
+    vectors = combine(singles) if photos > 1 else steady_embed(array, faces, people.embedder)
     report("lookalikes")
-    everyone = people.lookalikes(vectors, options["k"], actors_only=False)
-    actors = people.lookalikes(vectors, options["k"], actors_only=True)
+    everyone, firm = lookalikes_with_firmness(people, vectors, options["k"], False, singles)
+    actors, actor_firm = lookalikes_with_firmness(people, vectors, options["k"], True, singles)
     report("emotion")
     moods = ml.emotions(array, faces)
     report("portrait")
     portrait_error = make_portrait(image, job.dir, options["blur"])
     report("share card")
     results = []
-    for n, (face, alike, actor_alike, mood) in enumerate(
-            zip(faces, everyone, actors, moods, strict=True), 1):
+    for n, (face, alike, actor_alike, mood, sure, actor_sure) in enumerate(
+            zip(faces, everyone, actors, moods, firm, actor_firm, strict=True), 1):
         if alike:
             save(lookalike_sheet(array, [face], [alike[:1]]), job.dir / f"share-{n}.png")
         results.append({
@@ -67,6 +86,8 @@ def _analyze(task: Task, job: jobs.Job) -> dict:
             "no_close_match": no_close_match(alike),
             "actor_lookalikes": [lookalike_dict(m, people.name) for m in actor_alike],
             "actor_no_close_match": no_close_match(actor_alike),
+            "firmness": sure and sure.to_dict(),
+            "actor_firmness": actor_sure and actor_sure.to_dict(),
             "emotion": mood.to_dict(),
             "share_card": f"share-{n}.png" if alike else None,
         })
@@ -76,19 +97,41 @@ def _analyze(task: Task, job: jobs.Job) -> dict:
         notes.append(f"The gallery is still being prepared: these lookalikes come from its first "
                      f"{len(people.identities):,} people (film and TV actors); try again later "
                      "for everyone.")
+    if photos > 1:
+        notes.append(f"One answer from your {photos} photos together; the emotion and the "
+                     "portrait are from the first.")
     if not found:
         notes.append("No face was found in this photo; the portrait below still works.")
-    if len(found) > len(faces):
+    if len(found) > len(faces) and photos == 1:
         notes.append(f"{len(found)} faces were found; only the {len(faces)} largest are shown.")
     report(None)
     result = {"width": image.width, "height": image.height, "faces": results,
-              "faces_found": len(found), "notes": notes,
+              "faces_found": len(found), "notes": notes, "photos": photos,
               "gallery": {"name": people.name, "complete": complete,
                           "people": len(people.identities)},
               "portrait": portrait_error is None, "portrait_error": portrait_error,
               "timings": report.timings}
     job.write_result(result)
     return {"faces": len(results)}
+
+
+def profile_faces(job: jobs.Job, array: np.ndarray, found: list, photos: int,
+                  embedder: str) -> tuple[list, Embeddings]:
+    """The main face of the first photo, and every photo's main face embedded, checked to show
+    one person (``DifferentPeople`` names the odd photo; the job ends with that message)."""
+    first = main_face(found, array.shape[1], array.shape[0])
+    if first is None:
+        raise NoFaces("photo 1: no face found")
+    vectors = [steady_embed(array, [first], embedder).vectors[0]]
+    for n in range(1, photos):
+        other = np.asarray(load_photo(job.input(n)))
+        face = main_face(ml.detect(other, max_side=SELFIE_SIDE), other.shape[1], other.shape[0])
+        if face is None:
+            raise NoFaces(f"photo {n + 1}: no face found")
+        vectors.append(steady_embed(other, [face], embedder).vectors[0])
+    singles = Embeddings(np.stack(vectors), embedder)
+    check_one_person(singles)
+    return [first], singles
 
 
 def make_portrait(image: Image.Image, folder: Path, strength: int) -> str | None:
@@ -104,3 +147,17 @@ def make_portrait(image: Image.Image, folder: Path, strength: int) -> str | None
     return None
 
 
+
+
+def warm_up() -> None:
+    """Once per worker process: the face, expression and portrait networks and the gallery."""
+    warm_faces()
+    load_model()
+    try:
+        portrait(Image.new("RGB", (64, 64)))
+    except Exception as exc:  # portrait weights not there yet: the task says so per job
+        log.warning("portrait model not loaded: %s", exc)
+    try:
+        gallery(current_app.config["GALLERY"])
+    except Exception as exc:
+        log.warning("gallery not loaded: %s", exc)

@@ -19,10 +19,10 @@ from flask import (
 )
 from PIL import Image
 
-from ml.portrait.model import blur_background
-from ml.portrait.model import cutout as person_cutout
+from ml.galleries.ranking import MAX_PROFILE_PHOTOS
 from webapp.core import jobs
 from webapp.core.api import GONE, open_job, queued
+from webapp.core.errors import UserError
 from webapp.core.kinds import FileUrl, enqueue
 from webapp.core.status import thumbnail_url
 from webapp.core.uploads import number_field, read_image
@@ -46,12 +46,20 @@ def start_analysis(form, files) -> jobs.Job:
     options = analyze_options(form)
     chosen = [f for f in files.getlist("image") + files.getlist("camera")  # camera: the page's
               if f.filename or f.content_length]                           # selfie button
-    data = read_image(chosen[0] if chosen else None)
-    return enqueue("analyze", [data], options)
+    if len(chosen) > MAX_PROFILE_PHOTOS:
+        raise UserError(f"{len(chosen)} photos: give at most {MAX_PROFILE_PHOTOS} photos of one "
+                        "person (several people: one photo at a time)")
+    if len(chosen) <= 1:
+        uploads = [read_image(chosen[0] if chosen else None)]
+    else:
+        uploads = [read_image(f, f"Photo {n}") for n, f in enumerate(chosen, 1)]
+    options["photos"] = len(uploads)
+    return enqueue("analyze", uploads, options)
 
 
 def form(error: str | None, status: int = 200):
-    return render_template("index.html", error=error), status
+    return render_template("index.html", error=error,
+                           max_profile_photos=MAX_PROFILE_PHOTOS), status
 
 
 def result_urls(job: jobs.Job, result: dict, file_url: FileUrl) -> dict:
@@ -83,7 +91,7 @@ def result_urls(job: jobs.Job, result: dict, file_url: FileUrl) -> dict:
 
 @bp.get("/")
 def index():
-    return render_template("index.html", error=None)
+    return form(None)
 
 
 @bp.post("/analyze")
@@ -113,6 +121,8 @@ def reblur(job_id: str):
     ext = "jpg" if fmt == "jpeg" else "png"
     path = job.dir / f"portrait-s{strength}.{ext}"
     if not path.exists():
+        from ml.portrait.blur import blur_background  # OpenCV (16 MB): on first use only
+
         photo, mask = stored_portrait(job)
         keep(path, Image.fromarray(blur_background(photo, mask, strength, False)))
     return picture(path, f"lookalike-portrait.{ext}")
@@ -125,6 +135,8 @@ def cutout(job_id: str):
     job = open_job(job_id)
     path = job.dir / "cutout.png"
     if not path.exists():
+        from ml.portrait.blur import cutout as person_cutout  # (OpenCV: on first use only)
+
         keep(path, person_cutout(*stored_portrait(job)))
     return picture(path, "lookalike-cutout.png")
 

@@ -12,14 +12,13 @@ from ml.errors import GalleryNotFound, VideoError
 from ml.video.screentime import contact_sheet, timeline_chart, write_csv
 from ml.video.screentime import screentime as measure
 from webapp.core import jobs
-from webapp.core.tasks import gallery, gone_gallery, run_job, show_progress
+from webapp.core.tasks import gallery, gone_gallery, run_job, show_progress, warm_faces
+from webapp.features.screentime import TASK
 
-STAGES = ("frames",)
 PROGRESS_EVERY = 0.5  # seconds between progress writes to the result backend
 
 
-# The task keeps its first name, so jobs queued before an upgrade still run.
-@shared_task(bind=True, name="webapp.people_tasks.screentime")
+@shared_task(bind=True, name=TASK)
 def screentime(self, job_id: str) -> dict:
     """One video → seconds on screen and appearances per gallery person, chart, sheet, CSV."""
     return run_job(self, job_id, _screentime)
@@ -57,3 +56,6 @@ def _screentime(task, job: jobs.Job) -> dict:
     contact_sheet(result).save(job.dir / "contact.jpg", quality=88)
     job.write_result({"gallery": options["gallery"], **result.to_dict()})
     return {"people": len(result.people)}
+
+
+warm_up = warm_faces  # once per worker process: the detector and embedder

@@ -1,7 +1,7 @@
 """Screen time: a video and a gallery (``/screentime``, ``POST /api/v1/screentime``); the result
 page ``/screentime/JOB`` shows seconds and appearances per person, the timeline, a contact sheet.
 
-Videos are checked in the request (``ml.video.screentime.open_video`` on the saved upload: a
+Videos are checked in the request (``ml.video.probe.open_video`` on the saved upload: a
 video OpenCV decodes, with frames, no longer than ``MAX_VIDEO_SECONDS``), so bad input is a 4xx
 with a message, never a failed job.
 """
@@ -17,7 +17,6 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ml.errors import VideoError
-from ml.video.screentime import open_video
 from webapp.core import jobs
 from webapp.core.accounts import require_account
 from webapp.core.api import queued
@@ -52,6 +51,8 @@ def start(form: MultiDict, files: MultiDict) -> jobs.Job:
         upload.save(temp)
         if temp.stat().st_size == 0:
             raise UserError("The video: the file is empty")
+        from ml.video.probe import open_video  # OpenCV (16 MB): on the first video only
+
         try:
             video = open_video(temp, config["MAX_VIDEO_SECONDS"])
         except VideoError as exc:

@@ -1,0 +1,67 @@
+"""The web process stays small: it validates, stores, queues and renders, and never loads torch,
+OpenCV or a model (workers do; each gunicorn worker idled at ~600 MB when it did)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from importlib import import_module
+
+from tests.support import lfw
+from webapp.core.kinds import kinds
+
+# What only workers load: the networks' libraries, the task bodies and the model modules.
+WORKER_ONLY = ("torch", "torchvision", "facenet_pytorch", "segmentation_models_pytorch", "cv2",
+               "annoy", "ml.faces.detection", "ml.faces.embedding", "ml.emotion.model",
+               "ml.portrait.model", "ml.galleries.build", "webapp.core.tasks")
+
+SCRIPT = """
+import json, sys
+from webapp import create_app
+
+data_dir, gallery, photo = sys.argv[1:]
+app = create_app({"DATA_DIR": data_dir, "GALLERY": gallery, "TESTING": True})
+fresh = sorted(sys.modules)
+client = app.test_client()
+codes = [client.get(url).status_code for url in
+         ("/", "/family", "/api/v1/openapi.json", f"/api/v1/galleries/{gallery}/build")]
+with open(photo, "rb") as f:
+    queued = client.post("/api/v1/analyze", data={"image": (f, "me.jpg")})
+codes.append(queued.status_code)
+status = client.get(queued.get_json()["status_url"])
+codes.append(status.status_code)
+rss = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS"))
+print(json.dumps({"fresh": fresh, "after": sorted(sys.modules), "codes": codes,
+                  "status": status.get_json()["status"], "rss_mb": rss / 1024}))
+"""
+
+
+def loaded(modules: list[str]) -> list[str]:
+    return [m for m in modules
+            if any(m == w or m.startswith(w + ".") for w in WORKER_ONLY)
+            or (m.startswith("webapp.features.") and m.endswith(".tasks"))]
+
+
+def test_a_web_process_imports_no_torch_and_no_model(tmp_path, web_gallery):
+    """A freshly made app, and the same app after serving pages, a gallery's state, an upload
+    and its status, has imported none of what only workers need (checked in a new process)."""
+    out = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "data"), web_gallery,
+                          str(lfw("Tony_Blair", 1))],
+                         capture_output=True, text=True, timeout=120, check=True)
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    assert loaded(found["fresh"]) == []
+    assert found["codes"] == [200, 200, 200, 200, 202, 200]
+    assert found["status"] == "queued"  # no worker here: stored and queued, nothing run
+    assert loaded(found["after"]) == []
+    assert found["rss_mb"] < 250  # ~90 MB measured; torch alone maps ~470 MB
+
+
+def test_every_kind_task_is_defined_where_workers_import_it(app):
+    """The web sends each kind's task by name; the module a worker imports for it defines a task
+    of that name (a mismatch would leave every job of the kind queued forever)."""
+    celery = app.extensions["celery"]
+    assert kinds(app)
+    for kind in kinds(app).values():
+        import_module(kind.tasks)
+        assert kind.task in celery.tasks, kind.name
