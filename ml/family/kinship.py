@@ -126,3 +126,21 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 def kinship_model() -> KinshipModel:
     """The shipped model, loaded once per process."""
     return KinshipModel.load()
+
+
+def kinship_about() -> str:
+    """What the kinship % means and how often it is right, in the measured figures (numpy
+    only: the web process quotes it without loading torch)."""
+    measured = kinship_model().accuracy
+    text = ("Kinship is the chance that two faces are parent and child, learned from real "
+            "families (FIW) and calibrated so that 50% means as likely related as not.")
+    if "fiw_test_accuracy" in measured:
+        right = 100 * measured["fiw_test_accuracy"]
+        text += (f" Reading above 50% as related was right for {right:.0f}% of parent-child and "
+                 "unrelated pairs from families it never saw")
+        if "kinfacew2_accuracy" in measured:
+            text += (f" ({100 * measured['kinfacew2_accuracy']:.0f}% on the KinFaceW-II "
+                     "benchmark)")
+        text += "."
+    return text + (" It is a resemblance score, not a DNA test: a low score does not mean "
+                   "two people are unrelated.")

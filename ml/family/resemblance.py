@@ -31,7 +31,7 @@ from ml.faces.detection import Face, detect_batch
 from ml.faces.embedding import get_embedder
 from ml.faces.pipeline import main_face
 from ml.faces.verify import similarity
-from ml.family.kinship import KINDS, kinship_model
+from ml.family.kinship import KINDS, kinship_about, kinship_model
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 # x1, y1, x2, y2 on the 150 px chip of ml.faces.alignment.TEMPLATE_150 (eyes at y≈44, nose tip at
@@ -228,23 +228,6 @@ def kinship_matrix(people: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rank = np.full(n, np.nan)
     rank[1:] = model.stranger_rank(people[1:], np.repeat(people[:1], n - 1, axis=0))
     return out, rank
-
-
-def kinship_about() -> str:
-    """What the kinship % means and how often it is right, in the measured figures."""
-    measured = kinship_model().accuracy
-    text = ("Kinship is the chance that two faces are parent and child, learned from real "
-            "families (FIW) and calibrated so that 50% means as likely related as not.")
-    if "fiw_test_accuracy" in measured:
-        right = 100 * measured["fiw_test_accuracy"]
-        text += (f" Reading above 50% as related was right for {right:.0f}% of parent-child and "
-                 "unrelated pairs from families it never saw")
-        if "kinfacew2_accuracy" in measured:
-            text += (f" ({100 * measured['kinfacew2_accuracy']:.0f}% on the KinFaceW-II "
-                     "benchmark)")
-        text += "."
-    return text + (" It is a resemblance score, not a DNA test: a low score does not mean "
-                   "two people are unrelated.")
 
 
 def pair_kinship(pairs: list[tuple[np.ndarray | None, np.ndarray | None]]) -> list[float | None]:

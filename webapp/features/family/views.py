@@ -6,7 +6,7 @@ from itertools import zip_longest
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from ml.family.resemblance import kinship_about
+from ml.family.kinship import kinship_about
 from webapp.core import jobs
 from webapp.core.api import queued
 from webapp.core.errors import UserError
