@@ -9,7 +9,6 @@ app starts, so an upgrade never loses data. The first account is the admin. What
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import re
 import secrets
@@ -26,6 +25,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, delete, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ml.files import file_lock
 from webapp.core.errors import UserError
 
 db = SQLAlchemy()
@@ -256,8 +256,7 @@ def has_users() -> bool:
 def upgrade_schema(app: Flask) -> None:
     """Bring the database to the newest schema (once at a time across processes)."""
     lock = Path(app.config["DATA_DIR"]) / ".migrate.lock"
-    with open(lock, "w") as handle, app.app_context():
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with file_lock(lock), app.app_context():
         upgrade(directory=str(MIGRATIONS))
 
 

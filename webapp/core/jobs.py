@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ml.files import atomic_write, write_json
+
 JOB_ID = re.compile(r"[0-9a-f]{32}")
 # Files a job may serve: the analysed photo, portrait outputs, share cards, family face crops.
 JOB_FILE = re.compile(r"(photo\.jpg|portrait\.jpg|cutout\.png|mask\.png|share-\d{1,2}\.png"
@@ -163,10 +165,8 @@ def delete_owned(data_dir: Path, owner: str) -> int:
 
 def write_file(path: Path, data: bytes) -> None:
     """Write a file into a job folder atomically; ``JobNotFound`` if the job is gone."""
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
     try:
-        temp.write_bytes(data)
-        os.replace(temp, path)
+        atomic_write(path, data)
     except FileNotFoundError as exc:
         raise JobNotFound(path.parent.name) from exc
 
@@ -180,6 +180,4 @@ def _read_json(path: Path) -> dict | None:
 
 def _write_json(path: Path, data: dict) -> None:
     """Write atomically: readers see the old file or the new one, never half of one."""
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    temp.write_text(json.dumps(data))
-    os.replace(temp, path)
+    write_json(path, data)
