@@ -235,38 +235,52 @@ function renderFamily(root, result) {
       " (left out)."}));
   }
   root.append(el("p", {class: "verdict", text: result.verdict}));
-  root.append(el("p", {class: "hint center", text: "About 75% is typical of two photos of " +
-    "one person, about 25% of two strangers."}));
   root.append(el("div", {class: "people"}, result.people.map((p) =>
     el("figure", {}, [el("img", {src: p.photo_url, alt: p.name}),
                       el("figcaption", {text: p.name})]))));
 
   const names = result.names;
-  const head = el("tr", {}, [el("th"), ...names.map((n) => el("th", {text: n}))]);
-  const rows = result.matrix.map((row, i) => el("tr", {}, [
-    el("th", {text: names[i]}),
-    ...row.map((v, j) => el("td", {class: i === j ? "self" : "", text: i === j ? "–" : pct(v)})),
-  ]));
-  root.append(el("section", {class: "card"}, [
-    el("h2", {text: "Face similarity"}),
-    el("div", {class: "table-scroll"}, [el("table", {class: "matrix"}, [head, ...rows])]),
-  ]));
-
   const child = names[0];
   const others = names.slice(1);
+  const kin = result.kinship;
   const regions = ["eyes", "nose", "mouth"].filter((r) => r in result.regions)
     .map((r) => [r, result.regions[r]]);
+
+  // The child beside each relative: kinship first, then whole-face and region likeness.
+  const kinRow = el("tr", {class: "kinship-row"}, [
+    el("th", {text: "kinship"}),
+    ...others.map((n) => el("td", {class: n === kin.most_like ? "best" : "",
+                                   text: pct(100 * kin.scores[n])})),
+  ]);
+  const faceRow = el("tr", {}, [el("th", {text: "whole face"}),
+    ...others.map((n, j) => el("td", {text: pct(result.matrix[0][j + 1])}))]);
   const regionRows = regions.map(([region, r]) => el("tr", {}, [
     el("th", {text: region}),
     ...others.map((n) => el("td", {class: n === r.most_like ? "best" : "",
                                    text: pct(r.scores[n])})),
   ]));
-  root.append(el("section", {class: "card"}, [
-    el("h2", {text: `${child}'s features`}),
-    el("p", {text: regions.map(([region, r]) =>
-      `${region}: most like ${r.most_like}`).join(" · ")}),
+  root.append(el("section", {class: "card kinship"}, [
+    el("h2", {text: `${child} and each relative`}),
     el("div", {class: "table-scroll"}, [el("table", {class: "matrix"}, [
-      el("tr", {}, [el("th"), ...others.map((n) => el("th", {text: n}))]), ...regionRows])]),
+      el("tr", {}, [el("th"), ...others.map((n) => el("th", {text: n}))]),
+      kinRow, faceRow, ...regionRows])]),
+    el("p", {class: "kinship-about", text: kin.about}),
+    el("p", {class: "hint", text: "Likeness (whole face, eyes, nose, mouth): about 75% is " +
+      "typical of two photos of one person, about 25% of two strangers; relatives usually " +
+      "sit in between. " + regions.map(([region, r]) =>
+      `${region}: most like ${r.most_like}`).join(" · ")}),
+  ]));
+
+  // Every pair: likeness and kinship.
+  const head = el("tr", {}, [el("th"), ...names.map((n) => el("th", {text: n}))]);
+  const rows = result.matrix.map((row, i) => el("tr", {}, [
+    el("th", {text: names[i]}),
+    ...row.map((v, j) => el("td", {class: i === j ? "self" : "",
+      text: i === j ? "–" : `${pct(v)} · kin ${pct(100 * kin.matrix[i][j])}`})),
+  ]));
+  root.append(el("section", {class: "card"}, [
+    el("h2", {text: "Every pair: face likeness · kinship"}),
+    el("div", {class: "table-scroll"}, [el("table", {class: "matrix"}, [head, ...rows])]),
   ]));
   root.append(el("p", {class: "note", text: result.note}));
 }

@@ -12,6 +12,8 @@
     lookalike emotion evaluate DIR   accuracy on DIR/<class>/*.png face crops
     lookalike portrait IN OUT        blur the background behind the person (JPEG/PNG, cut-out)
     lookalike portrait evaluate --images DIR --masks DIR   mask IoU per photo and miou=
+    lookalike family CHILD RELATIVE... [--json]   kinship, face and region likeness, verdict
+    lookalike family --pairs PAIRS.tsv             kinship per parent<TAB>child line (JSON lines)
     lookalike train emotion|portrait train this project's own models
 
 One module per command group; **adding a group** is a module with ``register(commands)`` (add
@@ -28,6 +30,7 @@ import sys
 from ml.cli import (
     emotion,
     faces,
+    family,
     gallery,
     identify,
     match,
@@ -40,7 +43,7 @@ from ml.cli.common import CliError, with_default_subcommands
 from ml.errors import LookalikeError
 
 # The command groups, in the order ``lookalike --help`` lists them.
-GROUPS = [setup, faces, gallery, match, identify, screentime, emotion, portrait, train]
+GROUPS = [setup, faces, gallery, match, identify, screentime, emotion, portrait, family, train]
 
 __all__ = ["GROUPS", "CliError", "build_parser", "main"]
 

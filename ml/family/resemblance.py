@@ -9,6 +9,11 @@ ones, so each region has its own calibration, fitted the same way on LFW View-2 
 ``bench/family.py`` (``ml/family/calibration.json``; how well each region alone tells people
 apart is in ``docs/family.md``). A region's % reads like the face %: ~75% is typical of two
 photos of one person, ~25% of two strangers.
+
+Likeness is not kinship: a parent typically sits past the same-person threshold. So every pair
+also gets a kinship probability (``ml.family.kinship``, learned on real families), and the
+verdict names the relative whose kinship score is most unusual among strangers of the same
+relation, so that mothers (whose faces sit closer to every child's) are not favoured.
 """
 
 from __future__ import annotations
@@ -22,9 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from ml.errors import NoFaces
-from ml.faces.detection import Face
+from ml.faces.detection import Face, detect_batch
 from ml.faces.embedding import get_embedder
+from ml.faces.pipeline import main_face
 from ml.faces.verify import similarity
+from ml.family.kinship import KINDS, kinship_about, kinship_model
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 # x1, y1, x2, y2 on the 150 px chip of ml.faces.alignment.TEMPLATE_150 (eyes at y≈44, nose tip at
@@ -52,14 +59,15 @@ def region_chips(chip: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def face_vectors(images: list[np.ndarray], faces: list[Face],
-                 embedder: str | None = None) -> dict[str, np.ndarray]:
-    """Unit vectors per person for the whole face and for each region: name → (N, D)."""
+def face_vectors(images: list[np.ndarray], faces: list[Face], embedder: str | None = None,
+                 regions: bool = True) -> dict[str, np.ndarray]:
+    """Unit vectors per person for the whole face and (unless ``regions`` is False) for each
+    region: name → (N, D)."""
     model = get_embedder(embedder)
     chips = [model.crop(image, face) for image, face in zip(images, faces, strict=True)]
     out = {"face": model.embed_chips(np.stack(chips)).vectors}
-    masked = [region_chips(chip) for chip in chips]
-    for region in REGIONS:
+    masked = [region_chips(chip) for chip in chips] if regions else []
+    for region in REGIONS if regions else ():
         out[region] = model.embed_chips(np.stack([m[region] for m in masked])).vectors
     return out
 
@@ -86,6 +94,8 @@ class Resemblance:
     names: list[str]
     matrix: np.ndarray  # (N, N) face similarity %, 100 on the diagonal
     regions: dict[str, np.ndarray]  # region → (N, N) similarity %
+    kinship: np.ndarray  # (N, N) P(parent and child), 0..1, NaN on the diagonal
+    stranger_rank: np.ndarray  # (N,) share of same-relation strangers each relative outscores
 
     def most_like(self, person: int = 0, region: str | None = None) -> tuple[int, float]:
         """Whom ``person`` resembles most (index, %), by the whole face or one region."""
@@ -94,13 +104,21 @@ class Resemblance:
         score, best = max(others)
         return best, score
 
+    def closest_kin(self) -> int:
+        """The relative the fair verdict names: the highest rank among same-relation strangers
+        (ties: the higher kinship probability)."""
+        return max(range(1, len(self.names)),
+                   key=lambda j: (round(float(self.stranger_rank[j]), 6),
+                                  float(self.kinship[0, j])))
+
     def verdict(self) -> str:
-        best, score = self.most_like(0)
+        best = self.closest_kin()
         child = self.names[0]
-        return f"{child} looks most like {self.names[best]}, {score:.0f}%"
+        return (f"{child} looks most like {self.names[best]}: kinship "
+                f"{100 * self.kinship[0, best]:.0f}%, face {self.matrix[0, best]:.0f}%")
 
     def to_dict(self) -> dict:
-        best, score = self.most_like(0)
+        best, score = self.closest_kin(), float(self.matrix[0, self.closest_kin()])
         features = {}
         for region in REGIONS:
             who, pct = self.most_like(0, region)
@@ -114,6 +132,16 @@ class Resemblance:
             "verdict": self.verdict(),
             "most_like": {"name": self.names[best], "similarity": round(score, 1)},
             "regions": features,
+            "kinship": {
+                "matrix": [[None if i == j else round(float(v), 3) for j, v in enumerate(row)]
+                           for i, row in enumerate(self.kinship)],
+                "scores": {self.names[j]: round(float(self.kinship[0, j]), 3)
+                           for j in range(1, len(self.names))},
+                "stranger_rank": {self.names[j]: round(float(self.stranger_rank[j]), 3)
+                                  for j in range(1, len(self.names))},
+                "most_like": self.names[best],
+                "about": kinship_about(),
+            },
             "note": CHILD_NOTE,
         }
 
@@ -136,4 +164,80 @@ def resemblance(names: list[str], images: list[np.ndarray], faces: list[Face],
     whole = matrix(vectors["face"], lambda d: similarity(d, model.name))
     regions = {r: matrix(vectors[r], lambda d, r=r: region_similarity(d, r, model.name))
                for r in REGIONS}
-    return Resemblance(list(names), whole, regions)
+    # The kinship head was trained on dlib vectors, whichever embedder ranks likeness.
+    kin_vectors = vectors if model.name == "dlib" else face_vectors(images, faces, "dlib")
+    kin, rank = kinship_matrix(np.stack([kin_vectors[k] for k in KINDS], axis=1))
+    return Resemblance(list(names), whole, regions, kin, rank)
+
+
+# Tight face crops (FIW, KinFaceW) leave the detector no margin: pad them grey before looking.
+PAD = 0.25
+
+
+def padded(image: np.ndarray, pad: float = PAD) -> tuple[np.ndarray, int, int]:
+    """The image with a grey border of ``pad`` x its side, and the border's (x, y) size."""
+    h, w = image.shape[:2]
+    px, py = round(w * pad), round(h * pad)
+    out = np.full((h + 2 * py, w + 2 * px, 3), 128, np.uint8)
+    out[py : py + h, px : px + w] = image
+    return out, px, py
+
+
+def photo_vectors(images: list[np.ndarray], regions: bool = True) -> list[np.ndarray | None]:
+    """Per photo, the (``len(KINDS)``, 128) vectors of its main face, or None without a face;
+    without ``regions`` only the whole face is embedded (4x faster) and the regions are NaN.
+
+    Small photos (face crops) are padded and upscaled to at least 160 px before detection."""
+    prepared = []
+    for image in images:
+        scale = max(1.0, 160.0 / min(image.shape[:2]))
+        if scale > 1.0:
+            from PIL import Image
+
+            h, w = image.shape[:2]
+            image = np.asarray(Image.fromarray(image).resize((round(w * scale), round(h * scale)),
+                                                             Image.BICUBIC))
+        prepared.append(padded(image) if min(image.shape[:2]) < 400 else (image, 0, 0))
+    found = detect_batch([p[0] for p in prepared])
+    kept: list[tuple[int, np.ndarray, Face]] = []
+    for n, ((image, _, _), faces) in enumerate(zip(prepared, found, strict=True)):
+        face = main_face(faces, image.shape[1], image.shape[0])
+        if face is not None:
+            kept.append((n, image, face))
+    out: list[np.ndarray | None] = [None] * len(images)
+    if kept:
+        rows = face_vectors([k[1] for k in kept], [k[2] for k in kept], "dlib", regions)
+        nan = np.full(128, np.nan, np.float32)
+        for m, (n, _, _) in enumerate(kept):
+            out[n] = np.stack([rows[kind][m] if kind in rows else nan
+                               for kind in KINDS]).astype(np.float32)
+    return out
+
+
+def kinship_matrix(people: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """From (N, len(KINDS), 128) vectors, person 0 the child: the (N, N) kinship probability
+    (row 0: each relative as the child's parent; other pairs: both ways round, averaged) and
+    each relative's rank among same-relation strangers (NaN for the child)."""
+    model = kinship_model()
+    n = len(people)
+    out = np.full((n, n), np.nan)
+    i, j = np.triu_indices(n, 1)
+    forward = model.probability(people[i], people[j])
+    backward = model.probability(people[j], people[i])
+    out[i, j] = out[j, i] = np.where(i == 0, backward, (forward + backward) / 2)
+    rank = np.full(n, np.nan)
+    rank[1:] = model.stranger_rank(people[1:], np.repeat(people[:1], n - 1, axis=0))
+    return out, rank
+
+
+def pair_kinship(pairs: list[tuple[np.ndarray | None, np.ndarray | None]]) -> list[float | None]:
+    """P(parent and child) per (parent, child) pair of photos' vectors (``photo_vectors``);
+    None where either photo has no face."""
+    out: list[float | None] = [None] * len(pairs)
+    ok = [n for n, (a, b) in enumerate(pairs) if a is not None and b is not None]
+    if ok:
+        p = kinship_model().probability(np.stack([pairs[n][0] for n in ok]),
+                                        np.stack([pairs[n][1] for n in ok]))
+        for n, value in zip(ok, p, strict=True):
+            out[n] = round(float(value), 4)
+    return out

@@ -118,6 +118,10 @@ def test_family_page_to_a_verdict(server, browser):
     page.wait_for_selector(".verdict", timeout=90_000)
     assert page.locator(".verdict").inner_text().startswith("child looks most like mother")
     assert page.locator("table.matrix").count() == 2
+    kinship = page.locator(".kinship-row td")
+    assert kinship.count() == 2 and all(
+        0 <= int(kinship.nth(n).inner_text().rstrip("%")) <= 100 for n in range(2))
+    assert "right for" in page.locator(".kinship-about").inner_text()
     assert "less reliable" in page.locator("#results").inner_text()
     page.wait_for_load_state("networkidle")
     shot(page, "family-results-desktop")

@@ -81,6 +81,19 @@ def test_family_page_has_named_rows(client):
     assert html.count('name="image"') == 3 and 'value="child"' in html
 
 
+def test_family_page_says_what_kinship_means_and_how_often_it_is_right(client):
+    import re
+
+    from ml.family.kinship import kinship_model
+
+    html = client.get("/family").get_data(as_text=True)
+    about = html[html.index('id="kinship-about"'):]
+    about = about[: about.index("</p>")]
+    measured = round(100 * kinship_model().accuracy["fiw_test_accuracy"])
+    assert "parent and child" in about and f"right for {measured}%" in about
+    assert re.search(r"same relation", about)
+
+
 @pytest.mark.parametrize("case", BAD_INPUTS)
 def test_page_bad_input_is_a_clear_message(client, app, case):
     data, status, words = BAD_INPUTS[case]

@@ -164,12 +164,21 @@ def test_family_resemblance_end_to_end(embedded_stack):
     assert response.status_code == 202
     result = wait_done(client, response.get_json()["status_url"])["result"]
     assert result["verdict"].startswith("child looks most like mother")
-    matrix = np.array(result["matrix"])
+    matrix, names = np.array(result["matrix"]), result["names"]
     assert matrix.shape == (3, 3) and np.allclose(matrix, matrix.T)
     assert matrix[0, 1] > matrix[0, 2]
     assert set(result["regions"]) == {"eyes", "nose", "mouth"}
     assert result["regions"]["eyes"]["most_like"] == "mother"
     assert "children" in result["note"]
+    kinship = result["kinship"]
+    assert set(kinship["scores"]) == {"mother", "father"}
+    assert all(0 <= p <= 1 for p in kinship["scores"].values())
+    assert kinship["matrix"][0][0] is None and 0 <= kinship["matrix"][1][2] <= 1
+    best = kinship["most_like"]
+    assert result["verdict"].startswith(f"child looks most like {best}: kinship ")
+    said = int(result["verdict"].split("kinship ")[1].split("%")[0])
+    assert abs(said - 100 * kinship["scores"][best]) <= 1 and names.index(best) > 0
+    assert "right for" in kinship["about"]
     for person in result["people"]:
         assert client.get(person["photo_url"]).status_code == 200
 

@@ -22,5 +22,11 @@ def paths(config: dict) -> dict:
             "matrix": {"type": "array", "description": "family jobs: similarity %",
                        "items": {"type": "array", "items": {"type": "number"}}},
             "regions": {"type": "object", "description": "family jobs"},
+            "kinship": {"type": "object", "description": "family jobs: matrix (N x N "
+                        "probability 0..1 of being parent and child, null on the diagonal), "
+                        "scores (each relative with the first person), stranger_rank (share "
+                        "of unrelated pairs of the same relation that score lower; the verdict "
+                        "names the highest), most_like, about (what it means, measured "
+                        "accuracy)"},
         },
     }

@@ -6,6 +6,7 @@ from itertools import zip_longest
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
+from ml.family.kinship import kinship_about
 from webapp.core import jobs
 from webapp.core.api import queued
 from webapp.core.errors import UserError
@@ -34,7 +35,7 @@ def start_family(form, files) -> jobs.Job:
 
 
 def form(error: str | None, status: int = 200):
-    return render_template("family.html", error=error), status
+    return render_template("family.html", error=error, kinship_about=kinship_about()), status
 
 
 def result_urls(job: jobs.Job, result: dict, file_url: FileUrl) -> dict:
@@ -44,7 +45,7 @@ def result_urls(job: jobs.Job, result: dict, file_url: FileUrl) -> dict:
 
 @bp.get("/family")
 def page():
-    return render_template("family.html", error=None)
+    return form(None)
 
 
 @bp.post("/family")
