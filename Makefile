@@ -47,13 +47,13 @@ bench: bench-faces bench-lfw bench-identification bench-index bench-emotion benc
 # Our face engine beside face_recognition on LFW, CFP, Bollywood and human_seg (about an hour
 # on 2 CPU cores the first time; embeddings are cached in $LOOKALIKE_HOME/bench).
 bench-faces: install
-	$(PY) bench/faces.py
+	$(PY) -m bench.faces
 
 bench-lfw: install
-	$(PY) bench/lfw.py --write-calibration
+	$(PY) -m bench.lfw --write-calibration
 
 bench-identification: install
-	$(PY) bench/identification.py
+	$(PY) -m bench.identification
 
 # Lookalike stability for strangers (people held out of the default gallery): the same top-1
 # from two photos, hubness, unknown names, profiles; every ranking tried. (With --write it
@@ -62,16 +62,16 @@ bench-stability: install
 	$(PY) -m bench.lookalike_stability
 
 bench-index: install
-	$(PY) bench/index.py
+	$(PY) -m bench.index
 
 bench-emotion: install
-	$(PY) bench/emotion.py
+	$(PY) -m bench.emotion
 
 bench-portrait: install
-	$(PY) bench/portrait.py
+	$(PY) -m bench.portrait
 
 bench-kshot: install
-	$(PY) bench/kshot.py
+	$(PY) -m bench.kshot
 
 # Kinship on KinFaceW-I/II (5 folds) and FIW families never trained on, beside the plain face
 # distance and face_recognition; skips a data set that is not on disk and says how to fetch it.

@@ -1,6 +1,6 @@
 """Before/after picture of the edge fix: tight CFP headshots, their points and their chips.
 
-    .venv/bin/python bench/alignment_picture.py      # writes docs/alignment_chips.png
+    .venv/bin/python -m bench.alignment_picture      # writes docs/alignment_chips.png
 
 Per row: the photo with facenet-pytorch's ``detect_face`` points (red, before) and ours (green,
 after); the chip cut from the old points with the old template; the chip cut now; dlib's own chip
@@ -9,7 +9,6 @@ after); the chip cut from the old points with the old template; the chip cut now
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import cv2
@@ -18,12 +17,12 @@ import face_recognition_models as dlib_models
 import numpy as np
 import torch
 
+import ml
+from ml.faces.alignment import align
+from ml.faces.detection import Face, _mtcnn
+from ml.paths import data_dir
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-import ml  # noqa: E402
-from ml.faces.alignment import align  # noqa: E402
-from ml.faces.detection import Face, _mtcnn  # noqa: E402
-from ml.paths import data_dir  # noqa: E402
 
 # The template shipped before the fix (fitted with the clipping detector).
 OLD_TEMPLATE = np.array([[44.868, 44.167], [98.631, 44.078], [72.271, 77.747],

@@ -1,6 +1,6 @@
 """What the edge fix costs: facenet-pytorch's ``detect_face`` beside ``ml.detect``, same photos.
 
-    .venv/bin/python bench/detection_cost.py [--threads 1]
+    .venv/bin/python -m bench.detection_cost [--threads 1]
 
 251 photos (every 45th of CFP, every 132nd of LFW, every 5th of human_seg), each detected twice
 by both, alternating which goes first; mean milliseconds per photo.
@@ -9,17 +9,14 @@ by both, alternating which goes first; mean milliseconds per photo.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import ml  # noqa: E402
-from bench.alignment_picture import old_face  # noqa: E402
-from bench.report import machine  # noqa: E402
-from ml.paths import data_dir  # noqa: E402
+import ml
+from bench.alignment_picture import old_face
+from bench.report import machine
+from ml.paths import data_dir
 
 
 def main() -> None:

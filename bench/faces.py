@@ -1,6 +1,6 @@
 """Our face engine beside face_recognition's, on every kind of photo we serve, in one run.
 
-    make bench-faces          # = .venv/bin/python bench/faces.py
+    make bench-faces          # = .venv/bin/python -m bench.faces
 
 Sets (``../shared/data``): LFW (loose 192 px crops), CFP (tight headshots, most of the default
 gallery's actors), Bollywood (64 px crops, another population) and human_seg (people in scenes:
@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,15 +43,15 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+import ml
+from bench.lfw import read_pairs
+from bench.report import machine, write_section
+from ml.faces.pipeline import find_faces
+from ml.faces.verify import accuracy_at, best_threshold
+from ml.galleries.build import SourcePhoto, scan_sources
+from ml.paths import data_dir, home
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-import ml  # noqa: E402
-from bench.lfw import read_pairs  # noqa: E402
-from bench.report import machine, write_section  # noqa: E402
-from ml.faces.pipeline import find_faces  # noqa: E402
-from ml.faces.verify import accuracy_at, best_threshold  # noqa: E402
-from ml.galleries.build import SourcePhoto, scan_sources  # noqa: E402
-from ml.paths import data_dir, home  # noqa: E402
 
 SETS = ("lfw", "cfp", "bollywood", "human_seg")
 LABELS = {"lfw": "LFW (loose crops)", "cfp": "CFP (tight headshots)",
@@ -306,7 +305,7 @@ def main() -> None:
     lines = [
         "## The face engine beside face_recognition, on every kind of photo",
         "",
-        f"`make bench-faces` (`.venv/bin/python bench/faces.py`) on {machine()}. Same photos, "
+        f"`make bench-faces` (`.venv/bin/python -m bench.faces`) on {machine()}. Same photos, "
         "same run, same main-face rule. Verification: 10 folds, threshold from the other 9 "
         "(LFW: View-2 pairs; others: 300 + 300 generated pairs per fold, seed 0, people "
         "disjoint across folds), mean ± std over folds. Identification: probe = each person's "

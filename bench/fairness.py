@@ -1,6 +1,6 @@
 """Fairness figures: how the numbers a user sees hold up across the groups the data allows.
 
-    .venv/bin/python bench/fairness.py        # writes docs/fairness.md
+    .venv/bin/python -m bench.fairness        # writes docs/fairness.md
 
 - Faces, per dataset (LFW: mostly white adults, mostly men; CFP: celebrities of many origins;
   Bollywood: South Asian film actors, 64 px crops): at the calibrated same-person threshold, the
@@ -24,23 +24,22 @@ perceived from one photo each; see the "What is missing" section.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
+import ml
+from bench.faces import embeddings, identification, load_set, pairs_for
+from bench.report import machine
+from ml.emotion.model import CLASSES, predict_crops
+from ml.faces.verify import calibration, similarity
+from ml.paths import data_dir
+from ml.portrait.model import iou, portrait_mask, validation_stems
+from ml.training.emotion import load_fer2013
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-import ml  # noqa: E402
-from bench.faces import embeddings, identification, load_set, pairs_for  # noqa: E402
-from bench.report import machine  # noqa: E402
-from ml.emotion.model import CLASSES, predict_crops  # noqa: E402
-from ml.faces.verify import calibration, similarity  # noqa: E402
-from ml.paths import data_dir  # noqa: E402
-from ml.portrait.model import iou, portrait_mask, validation_stems  # noqa: E402
-from ml.training.emotion import load_fer2013  # noqa: E402
 
 FAIRNESS_MD = ROOT / "docs" / "fairness.md"
 LABELS_CSV = ROOT / "docs" / "data" / "cfp_perceived_labels.csv"
@@ -165,7 +164,7 @@ def main() -> None:
     lines = [
         "# Fairness: how the numbers hold up across groups",
         "",
-        f"Written by `.venv/bin/python bench/fairness.py` on {machine()}. The method is in the "
+        f"Written by `.venv/bin/python -m bench.fairness` on {machine()}. The method is in the "
         "script's docstring; every figure below is from that run.",
         "",
         "## Faces: same-person calls and what a stranger sees",

@@ -1,6 +1,6 @@
 """A new user's first run, timed: install, first page, first lookalike, gallery complete.
 
-    .venv/bin/python bench/first_run.py [--rev HEAD] [--port 5077]
+    .venv/bin/python -m bench.first_run [--rev HEAD] [--port 5077]
 
 Clones ``--rev`` of this repository into a temporary folder (``../shared`` linked beside it, as
 in CI), with an empty ``LOOKALIKE_HOME`` (no weights, no face cache, no gallery) and an empty pip
@@ -18,7 +18,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,9 +25,9 @@ from pathlib import Path
 import requests
 from PIL import Image
 
+from bench.report import machine, write_section
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from bench.report import machine, write_section  # noqa: E402
 
 SELFIE = ROOT.parent / "shared" / "data" / "lfw" / "Tom_Hanks" / "Tom_Hanks_0002.jpg"
 
@@ -124,7 +123,7 @@ def main() -> None:
     lines = [
         "## First run: install to first page, first lookalike and a complete gallery",
         "",
-        f"`.venv/bin/python bench/first_run.py` (commit {rev}) on {machine()}. A clone with "
+        f"`.venv/bin/python -m bench.first_run` (commit {rev}) on {machine()}. A clone with "
         "`../shared` beside it, an empty `LOOKALIKE_HOME` and pip cache (the machine's local "
         "wheel folder still serves torch, as on CI); a 1024 px photo of Tom Hanks is posted "
         "to the API as soon as the first page answers.",

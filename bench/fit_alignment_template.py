@@ -14,7 +14,7 @@ dlib's chips have them. On photos where dlib's HOG detector and MTCNN both find 
 
 Photos: evenly spaced over LFW (loose crops) and CFP (tight headshots), so both framings count.
 
-    .venv/bin/python bench/fit_alignment_template.py [--images 400]
+    .venv/bin/python -m bench.fit_alignment_template [--images 400]
 
 The printed ``TEMPLATE_150`` goes into ``ml/faces/versions.py``; docs/alignment.md has the run.
 """
@@ -24,17 +24,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import itertools
-import sys
-from pathlib import Path
 
 import dlib
 import face_recognition_models as dlib_models
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import ml  # noqa: E402
-from ml.faces.alignment import TEMPLATE_150, align  # noqa: E402
-from ml.paths import data_dir  # noqa: E402
+import ml
+from ml.faces.alignment import TEMPLATE_150, align
+from ml.paths import data_dir
 
 
 def image_to_chip(details) -> np.ndarray:

@@ -5,24 +5,21 @@ FER2013 training images (upscaled 3x so the detector sees enough pixels) and tak
 its five points, scaled to the 150 px chip convention of ``ml.faces.alignment``. The printed
 ``EMOTION_TEMPLATE`` goes into ``ml/emotion/model.py``.
 
-    .venv/bin/python bench/fit_emotion_template.py [--images 1500]
+    .venv/bin/python -m bench.fit_emotion_template [--images 1500]
 """
 
 from __future__ import annotations
 
 import argparse
 import io
-import sys
 import tarfile
-from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import ml  # noqa: E402
-from ml.paths import data_dir  # noqa: E402
+import ml
+from ml.paths import data_dir
 
 
 def main() -> None:

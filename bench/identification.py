@@ -1,6 +1,6 @@
 """Identification: rank-1 / rank-5 of lookalike search, and gallery build throughput.
 
-    make bench-identification     # = .venv/bin/python bench/identification.py
+    make bench-identification     # = .venv/bin/python -m bench.identification
 
 - LFW: every person with >= 2 photos gives one probe (their first photo); the gallery holds all
   other LFW photos, so all 5,749 identities are candidates (singletons are distractors).
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,15 +23,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.report import machine, write_section  # noqa: E402
-from ml.faces.detection import MIN_FACE  # noqa: E402
-from ml.faces.embedding import Embeddings  # noqa: E402
-from ml.faces.pipeline import find_faces  # noqa: E402
-from ml.galleries.build import GALLERY_MIN_FACE, collect, scan_sources, write_version  # noqa: E402
-from ml.galleries.store import Gallery, GalleryData  # noqa: E402
-from ml.paths import data_dir, home  # noqa: E402
-from ml.progress import TqdmProgress  # noqa: E402
+from bench.report import machine, write_section
+from ml.faces.detection import MIN_FACE
+from ml.faces.embedding import Embeddings
+from ml.faces.pipeline import find_faces
+from ml.galleries.build import GALLERY_MIN_FACE, collect, scan_sources, write_version
+from ml.galleries.store import Gallery, GalleryData
+from ml.paths import data_dir, home
+from ml.progress import TqdmProgress
 
 
 def split(data: GalleryData) -> tuple[np.ndarray, np.ndarray]:
@@ -111,7 +109,7 @@ def main() -> None:
     lines = [
         "## Identification (lookalike search) and gallery build throughput",
         "",
-        f"`make bench-identification` (`.venv/bin/python bench/identification.py`) on "
+        f"`make bench-identification` (`.venv/bin/python -m bench.identification`) on "
         f"{machine()}. Probe = each person's first photo; gallery = all other photos "
         "(LFW: all 5,749 identities, singletons as distractors; CFP: 500 people x 8). "
         "Search through the real Annoy gallery; identity score = mean distance of its "

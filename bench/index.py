@@ -1,6 +1,6 @@
 """Annoy vs exact search: recall@10, latency, build time and file size.
 
-    make bench-index      # = .venv/bin/python bench/index.py
+    make bench-index      # = .venv/bin/python -m bench.index
 
 Synthetic clustered unit vectors (128-d, clusters of 5 like identities with several photos,
 spread like real face embeddings) at 10k, 100k and 1M, plus the real ``celebrities`` gallery
@@ -11,7 +11,6 @@ Latency is one query at a time on one thread, as a web request would ask.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,8 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.report import machine, write_section  # noqa: E402
+from bench.report import machine, write_section
 
 K = 10
 
@@ -115,7 +113,7 @@ def main() -> None:
     lines = [
         "## Lookalike index: Annoy vs exact search",
         "",
-        f"`make bench-index` (`.venv/bin/python bench/index.py`) on {machine()}; one query at a "
+        f"`make bench-index` (`.venv/bin/python -m bench.index`) on {machine()}; one query at a "
         f"time, 1 thread, {args.queries} held-out queries, recall of the exact top-{K}.",
         "",
         "| vectors | method | recall@10 | ms / query | build s | size MB |",

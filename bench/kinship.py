@@ -316,7 +316,7 @@ def main() -> None:
         md += ["The same reading on all 2,000 KinFaceW-II pairs: "
                f"{100 * kfw['KinFaceW-II']['_at_half']:.1f}% right.", ""]
     MEASURED.write_text(json.dumps(measured, indent=1) + "\n")
-    md += ["### Goals (issue 26)", ""] + [f"- {g}" for g in goals]
+    md += ["### Goals", ""] + [f"- {g}" for g in goals]
     text = "\n".join(md)
     print(text)
     write_section("kinship", text)

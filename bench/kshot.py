@@ -1,6 +1,6 @@
 """k-shot identification on CFP, and screen-time accuracy and speed on a synthetic clip.
 
-    make bench-kshot      # = .venv/bin/python bench/kshot.py
+    make bench-kshot      # = .venv/bin/python -m bench.kshot
 
 - k-shot: for each of CFP's 500 people enrol k = 1, 2, 3, 5, 7 of their 9 photos (chosen at
   random, 5 draws), identify each remaining photo among all 500 people, nearest enrolled photo
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 import tempfile
 import time
 import uuid
@@ -24,16 +23,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.clip import make_clip  # noqa: E402
-from bench.report import machine, write_section  # noqa: E402
-from ml.faces.verify import calibration  # noqa: E402
-from ml.galleries.build import GalleryData, build, collect, scan_sources  # noqa: E402
-from ml.galleries.identify import OpenSetRule, open_set_rule  # noqa: E402
-from ml.galleries.store import Gallery  # noqa: E402
-from ml.paths import data_dir, home  # noqa: E402
-from ml.progress import TqdmProgress  # noqa: E402
-from ml.video.screentime import screentime  # noqa: E402
+from bench.clip import make_clip
+from bench.report import machine, write_section
+from ml.faces.verify import calibration
+from ml.galleries.build import GalleryData, build, collect, scan_sources
+from ml.galleries.identify import OpenSetRule, open_set_rule
+from ml.galleries.store import Gallery
+from ml.paths import data_dir, home
+from ml.progress import TqdmProgress
+from ml.video.screentime import screentime
 
 KS = (1, 2, 3, 5, 7)
 DRAWS = 5
@@ -214,7 +212,7 @@ def main() -> None:
     lines = [
         "## k-shot identification (CFP) and screen time",
         "",
-        f"`make bench-kshot` (`.venv/bin/python bench/kshot.py`) on {machine()}.",
+        f"`make bench-kshot` (`.venv/bin/python -m bench.kshot`) on {machine()}.",
         "",
         f"CFP, 500 people x 9 photos: enrol k photos per person (random, {DRAWS} draws), identify "
         "each remaining photo among all 500 (nearest enrolled photo). *Named* also requires "

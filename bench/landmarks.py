@@ -1,6 +1,6 @@
 """Where MTCNN's five points land against dlib's, before and after the edge fix.
 
-    .venv/bin/python bench/landmarks.py        # the tables in docs/alignment.md
+    .venv/bin/python -m bench.landmarks        # the tables in docs/alignment.md
 
 Reference: dlib's 68-point model (HOG box): eye centres = mean of each eye's six points, nose tip
 = point 30, mouth corners = 48 and 54. Error = distance / distance between dlib's eye centres.
@@ -12,17 +12,13 @@ Reference: dlib's 68-point model (HOG box): eye centres = mean of each eye's six
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import dlib
 import face_recognition_models
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import ml  # noqa: E402
-from bench.alignment_picture import old_face  # noqa: E402
-from ml.paths import data_dir  # noqa: E402
+import ml
+from bench.alignment_picture import old_face
+from ml.paths import data_dir
 
 CFP = data_dir() / "cfp"
 

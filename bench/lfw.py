@@ -1,6 +1,6 @@
 """Calibrate distances on LFW View-2: the same-person threshold, P(same) and the similarity %.
 
-    make bench-lfw            # = .venv/bin/python bench/lfw.py --write-calibration
+    make bench-lfw            # = .venv/bin/python -m bench.lfw --write-calibration
 
 Uses the LFW embeddings of ``bench/faces.py`` (cached; computed if missing), which also holds
 the 10-fold comparison with face_recognition. For each of the 10 folds the threshold is chosen
@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-import ml  # noqa: E402
-from bench.report import machine, write_section  # noqa: E402
-from ml.faces.verify import (  # noqa: E402
+import ml
+from bench.report import machine, write_section
+from ml.faces.verify import (
     CALIBRATION_FILE,
     accuracy_at,
     best_threshold,
@@ -31,6 +28,8 @@ from ml.faces.verify import (  # noqa: E402
     quantiles,
     roc_auc,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def read_pairs(lfw: Path) -> tuple[list[tuple[Path, Path]], np.ndarray, np.ndarray]:
@@ -112,7 +111,7 @@ def main() -> None:
     lines = [
         "## Calibration: distance, same person, similarity %",
         "",
-        f"`make bench-lfw` (`.venv/bin/python bench/lfw.py --write-calibration`) on {machine()}"
+        f"`make bench-lfw` (`.venv/bin/python -m bench.lfw --write-calibration`) on {machine()}"
         f", from the LFW embeddings of `make bench-faces`. LFW View-2 10-fold accuracy "
         f"{100 * ours['accuracy_mean']:.2f}% ± {100 * ours['accuracy_std']:.2f}, AUC "
         f"{ours['auc']:.4f}. On all 6,000 pairs: same person when distance < "

@@ -1,6 +1,6 @@
 """Portrait benchmark and model card: our U-Net beside MediaPipe's selfie segmenter.
 
-    make bench-portrait     # = .venv/bin/python bench/portrait.py
+    make bench-portrait     # = .venv/bin/python -m bench.portrait
 
 - Mean IoU on the shipped model's validation split of human_seg (the stems saved in its
   checkpoint; never trained on), at full resolution, mask thresholded at 0.5: ours at several
@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import sys
 import tarfile
 import time
 from pathlib import Path
@@ -30,17 +29,15 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from bench.report import (  # noqa: E402
+from bench.report import (
     epoch_kept,
     machine,
     precision_text,
     previous_weights,
     write_section,
 )
-from ml.paths import weights_dir  # noqa: E402
-from ml.portrait.model import (  # noqa: E402
+from ml.paths import weights_dir
+from ml.portrait.model import (
     SIZE,
     WEIGHTS,
     blur_background,
@@ -51,20 +48,22 @@ from ml.portrait.model import (  # noqa: E402
     upsample,
     validation_stems,
 )
-from ml.training.portrait import (  # noqa: E402
+from ml.training.portrait import (
     TEACHER_SIDE,
     load_human_seg,
     split,
     teacher_alpha,
 )
-from ml.training.teachers import PACKAGE, load_teacher  # noqa: E402
-from ml.weights import fetch_checked, npm_registry  # noqa: E402
+from ml.training.teachers import PACKAGE, load_teacher
+from ml.weights import fetch_checked, npm_registry
+
+ROOT = Path(__file__).resolve().parent.parent
 
 MEDIAPIPE_VERSION = "0.1.1675465747"
 MEDIAPIPE_SHA256 = "7767b33eaa68990ee06c28bbb89f39a13a47ebb07ff0f1fd4947d9e817bb9bf9"
 SIZES = (224, 256, 320, 384)
 DOCS = ROOT / "docs"
-# The weights shipped before issue 16 (40 epochs), as committed then.
+# The weights shipped before the 80-epoch run (40 epochs), as committed then.
 PREVIOUS = ("bb147cd28c0cda0f0d921f89e9da019c185882c8",
             "40 epochs, shipped before the 80-epoch run")
 GOAL_MIOU, GOAL_WINS, GOAL_MIN = 0.92, 35, 0.6
@@ -336,7 +335,7 @@ def main() -> None:
     section = [
         "## Portrait: person mask IoU on human_seg validation, latency",
         "",
-        f"`make bench-portrait` (`.venv/bin/python bench/portrait.py`) on {machine()}. "
+        f"`make bench-portrait` (`.venv/bin/python -m bench.portrait`) on {machine()}. "
         f"The {len(val)} validation photos of human_seg saved in the shipped checkpoint (never "
         "trained on); IoU at the photo's full resolution, mask thresholded at 0.5, mean over "
         "photos. Same photos for both models.",
@@ -364,7 +363,7 @@ def main() -> None:
 
 
 def goal_lines(ours: list[float], wins: int, n: int) -> list[str]:
-    """Issue 16's three goals, each met or its shortfall."""
+    """The three goals set for the portrait U-Net, each met or its shortfall."""
     def state(ok: bool) -> str:
         return "**met**" if ok else "**not met**"
 
@@ -450,7 +449,7 @@ brightness, contrast), 5% grey, 25% Gaussian blur, 20% noise{bf16}. Weights kept
 ## Metrics (validation split, full resolution, threshold 0.5)
 Mean IoU **{np.mean(ours):.4f}** with the shipped settings ({SIZE} px, flip, refined).
 {f"The previous weights ({PREVIOUS[1]}): {np.mean(old):.4f} on the same photos, worst "
- f"{min(old):.4f}." if old else ""} The goals of issue 16:
+ f"{min(old):.4f}." if old else ""} The goals set for it:
 
 {chr(10).join(goals)}
 

@@ -1,6 +1,6 @@
 """One person, one identity: where mean faces of one person and of two people lie across sources.
 
-    .venv/bin/python bench/same_people.py      # = make bench-same-people
+    .venv/bin/python -m bench.same_people      # = make bench-same-people
 
 The default gallery merges LFW, CFP and Bollywood. 175 people are in both LFW and CFP under the
 same folder name: the distance between their LFW mean face and their CFP mean face is what
@@ -12,24 +12,22 @@ are listed.
 
 from __future__ import annotations
 
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.report import machine, write_section  # noqa: E402
-from ml.faces.pipeline import main_face_vectors  # noqa: E402
-from ml.galleries.build import (  # noqa: E402
+from bench.report import machine, write_section
+from ml.faces.pipeline import main_face_vectors
+from ml.galleries.build import (
     GALLERY_MIN_FACE,
     SAME_PERSON_CENTROID_DISTANCE,
     names_close,
     same_people,
     scan_sources,
 )
-from ml.galleries.store import Identity, default_sources, person_key  # noqa: E402
-from ml.progress import TqdmProgress  # noqa: E402
+from ml.galleries.store import Identity, default_sources, person_key
+from ml.progress import TqdmProgress
 
 
 def centroid(vectors: list[np.ndarray]) -> np.ndarray:
@@ -81,7 +79,7 @@ def main() -> None:
     lines = [
         "## One person, one identity (gallery merges across sources)",
         "",
-        f"`.venv/bin/python bench/same_people.py` on {machine()}. Distance between mean faces "
+        f"`.venv/bin/python -m bench.same_people` on {machine()}. Distance between mean faces "
         "(min / 5% / median / 95% / max):",
         "",
         "| pairs | count | distance |",

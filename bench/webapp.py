@@ -1,6 +1,6 @@
 """The web app under load: one selfie's latency through the API, and a burst of uploads.
 
-    .venv/bin/python bench/webapp.py [--broker redis|sqlite] [--n 20] [--burst 200] [--big 20]
+    .venv/bin/python -m bench.webapp [--broker redis|sqlite] [--n 20] [--burst 200] [--big 20]
 
 Real workers (``celery worker`` subprocesses), a real broker (a redis-server started here, or
 the embedded SQLite default) and the real models. A selfie is a human_seg photo scaled to
@@ -23,7 +23,6 @@ import io
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -33,13 +32,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from bench.report import machine, write_section
+from ml.galleries.build import build
+from ml.paths import data_dir, home
+from tests.test_gallery import enrol
+from tests.webapp.support import Stack, free_port
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from bench.report import machine, write_section  # noqa: E402
-from ml.galleries.build import build  # noqa: E402
-from ml.paths import data_dir, home  # noqa: E402
-from tests.test_gallery import enrol  # noqa: E402
-from tests.webapp.support import Stack, free_port  # noqa: E402
 
 PEOPLE = ["Tony_Blair", "Colin_Powell", "Serena_Williams", "Hugo_Chavez", "Nicole_Kidman",
           "Tom_Hanks", "Halle_Berry", "Jennifer_Aniston", "Ben_Affleck", "Tom_Cruise"]
@@ -214,7 +213,7 @@ def main() -> None:
     text = "\n".join([
         "## Web app: one selfie through the API, and a burst of uploads",
         "",
-        f"`.venv/bin/python bench/webapp.py --broker {args.broker}` on {machine()}; "
+        f"`.venv/bin/python -m bench.webapp --broker {args.broker}` on {machine()}; "
         f"{broker_name} broker and result backend, real `celery worker` processes. A selfie = a "
         "human_seg photo scaled to 1024 px; latency = POST /api/v1/analyze until a poll sees "
         "the job done (detect, embed, emotion, top-10 lookalikes, portrait mode at 1024 px, "

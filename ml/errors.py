@@ -45,8 +45,13 @@ class BadGalleryName(LookalikeError, ValueError):
     """A gallery name that cannot be a folder name."""
 
 
-class GalleryBuilding(LookalikeError, RuntimeError):
-    """Another process is building this gallery right now."""
+class Busy(LookalikeError, RuntimeError):
+    """Another process holds a lock this work needs (``ml.files.file_lock``), and waiting for it
+    was not asked for or ran out."""
+
+
+class GalleryBuilding(Busy):
+    """Another process is building or changing this gallery right now."""
 
 
 class PersonNotFound(LookalikeError, LookupError):

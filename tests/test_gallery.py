@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import subprocess
+import sys
 import tarfile
 import threading
 import uuid
@@ -188,6 +190,59 @@ def test_queries_never_fail_during_rebuilds(tmp_path, gallery_name):
         done.set()
         thread.join()
     assert not errors and answers and set(answers) == {"Colin Powell"}
+
+
+@pytest.mark.integration  # runs the CLI as a process, or is slow
+def test_a_cli_writer_and_a_library_writer_lose_no_edit(tmp_path, gallery_name):
+    build(gallery_name, [enrol(tmp_path / "first", PEOPLE[:1], photos=[2, 3])])
+    by_cli = enrol(tmp_path / "cli", PEOPLE[1:2], photos=[2, 3])
+    by_web = enrol(tmp_path / "web", PEOPLE[2:3], photos=[2, 3])
+    cli = []
+
+    def cli_adds_meanwhile(stage, done, total):
+        # The library's add (what the web app calls) has read the gallery and is embedding
+        # its photos: a CLI process adds another person now, and is done before it.
+        if not cli:
+            cli.append(lookalike("gallery", "add", gallery_name, "--from", str(by_cli)))
+
+    add(gallery_name, [by_web], progress=cli_adds_meanwhile)
+    assert cli and cli[0].returncode == 0, cli[0].stderr
+    names = {i.name for i in Gallery.open(gallery_name).identities}
+    assert names == {"Tony Blair", "Colin Powell", "Serena Williams"}
+
+
+def test_a_writer_waits_for_a_live_one_and_clears_a_dead_ones_leftovers(tmp_path, gallery_name):
+    build(gallery_name, [enrol(tmp_path / "first", PEOPLE[:1], photos=[2])])
+    live = home() / "galleries" / f".{gallery_name}.20260101000000.0123abcd.building"
+    holder = subprocess.Popen(  # another writer, in the middle of writing a version
+        [sys.executable, "-c", HOLD_THE_LOCK, gallery_name, str(live)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "writing"
+        source = enrol(tmp_path / "second", PEOPLE[1:2], photos=[2])
+        waiter = threading.Thread(target=add, args=(gallery_name, [source]))
+        waiter.start()
+        waiter.join(timeout=5)
+        assert waiter.is_alive() and live.is_dir()  # it waits; the live folder is left alone
+        assert {i.name for i in Gallery.open(gallery_name).identities} == {"Tony Blair"}
+    finally:
+        holder.kill()  # dies mid-write: the kernel releases its lock, its folder is left
+        holder.wait()
+    waiter.join(timeout=120)
+    assert not waiter.is_alive() and not live.exists()
+    names = {i.name for i in Gallery.open(gallery_name).identities}
+    assert names == {"Tony Blair", "Colin Powell"}
+
+
+HOLD_THE_LOCK = """
+import sys, time
+from pathlib import Path
+from ml.galleries.store import gallery_lock
+with gallery_lock(sys.argv[1]):
+    Path(sys.argv[2]).mkdir()
+    print("writing", flush=True)
+    time.sleep(600)
+"""
 
 
 @pytest.mark.integration  # runs the CLI as a process, or is slow

@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lookalike", description="Find faces, compare them, find your celebrity lookalike."
     )
-    parser.add_argument("--embedder", help="the face embedder (dlib); also LOOKALIKE_EMBEDDER")
+    parser.add_argument("--embedder", help="the face embedder: dlib, the only one")
     commands = parser.add_subparsers(title="commands")
     for group in GROUPS:
         group.register(commands)

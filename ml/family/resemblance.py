@@ -75,7 +75,8 @@ def face_vectors(images: list[np.ndarray], faces: list[Face], embedder: str | No
 @lru_cache(maxsize=1)
 def calibrations() -> dict:
     if not CALIBRATION_FILE.exists():
-        raise FileNotFoundError(f"{CALIBRATION_FILE} is missing: run `python bench/family.py`")
+        raise FileNotFoundError(f"{CALIBRATION_FILE} is missing: run "
+                                "`python -m bench.family --write`")
     return json.loads(CALIBRATION_FILE.read_text())
 
 

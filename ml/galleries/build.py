@@ -3,12 +3,17 @@
 Like a tool people use: a progress bar (through ``ml.progress``), batched detection and
 embedding, faces cached by content hash (adding ten photos embeds only those ten), bad files
 skipped and counted, never a crash; and an interrupted build leaves the old gallery as it was.
+
+This module owns every write of a gallery: each holds the gallery's lock
+(``ml.galleries.store.gallery_lock``) from reading the current version to publishing the new
+one, so two writers (the CLI and the web app, say) wait for each other and neither loses the
+other's edit. Photos are embedded before the lock is taken: a long embedding never holds up
+another writer. ``wait`` is how long a writer waits for the lock (None: as long as it takes).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import tarfile
@@ -30,6 +35,7 @@ from ml.faces.detection import Face
 from ml.faces.embedding import get_embedder
 from ml.faces.pipeline import find_faces, main_face
 from ml.faces.verify import calibration
+from ml.files import atomic_symlink
 from ml.galleries.store import (
     GALLERY_MIN_FACE,
     N_TREES,
@@ -37,6 +43,7 @@ from ml.galleries.store import (
     GalleryData,
     Identity,
     display_name,
+    gallery_lock,
     gallery_path,
     person_key,
 )
@@ -254,7 +261,7 @@ def names_close(a: str, b: str) -> bool:
 
 def build(name: str, sources: list[Path], actors_file: Path | None = None,
           embedder: str | None = None, progress: Progress = no_progress,
-          known_min_photos: int = 0) -> GalleryData:
+          known_min_photos: int = 0, wait: float | None = None) -> GalleryData:
     """Build gallery ``name`` from scratch out of ``sources``; returns what was written.
 
     ``known_min_photos``: lookalikes come only from actors and people with at least this many
@@ -264,45 +271,50 @@ def build(name: str, sources: list[Path], actors_file: Path | None = None,
     data.report["empty"] = empty
     write_version(name, data, best, {"sources": [str(s) for s in sources],
                                      "actors_file": str(actors_file) if actors_file else None,
-                                     "known_min_photos": known_min_photos}, progress)
+                                     "known_min_photos": known_min_photos}, progress, wait=wait)
     return data
 
 
-def add(name: str, sources: list[Path], progress: Progress = no_progress) -> GalleryData:
+def add(name: str, sources: list[Path], progress: Progress = no_progress,
+        wait: float | None = None) -> GalleryData:
     """Add the photos under ``sources`` to gallery ``name`` (people merged by name)."""
-    current = Gallery.open(name)
-    old = current.data()
+    before = Gallery.open(name)
     photos, empty = scan_sources(sources)
-    actors = read_actors(current.meta.get("actors_file")) | {
-        i.key for i in old.identities if i.actor
+    actors = read_actors(before.meta.get("actors_file")) | {
+        i.key for i in before.identities if i.actor
     }
-    new, best = collect(photos, actors, current.embedder, progress)
+    new, best = collect(photos, actors, before.embedder, progress)
     new.report["empty"] = empty
     if len(new.vectors) == 0:  # no face in any new photo: the gallery stays as it was
-        return replace(old, report={**new.report, "identities": len(old.identities)})
-    merged = _merge(old, new)
-    meta = {**current.meta, "sources": current.meta.get("sources", []) + [str(s) for s in sources]}
-    write_version(name, merged, best, meta, progress, previous=current)
+        return replace(before.data(), report={**new.report, "identities": len(before.identities)})
+    with gallery_lock(name, wait):
+        current = Gallery.open(name)  # with whatever another writer added meanwhile
+        merged = _merge(current.data(), new)
+        meta = {**current.meta,
+                "sources": current.meta.get("sources", []) + [str(s) for s in sources]}
+        write_version(name, merged, best, meta, progress, previous=current)
     return merged
 
 
-def remove(name: str, people: list[str], progress: Progress = no_progress) -> list[str]:
+def remove(name: str, people: list[str], progress: Progress = no_progress,
+           wait: float | None = None) -> list[str]:
     """Remove ``people`` (by name) from gallery ``name``; returns the names removed."""
-    current = Gallery.open(name)
-    data = current.data()
-    keys = {person_key(p) for p in people}
-    missing = keys - {i.key for i in data.identities}
-    if missing:
-        raise PersonNotFound(f"not in gallery '{name}': {', '.join(sorted(missing))}")
-    keep_ids = [n for n, i in enumerate(data.identities) if i.key not in keys]
-    remap = {old: new for new, old in enumerate(keep_ids)}
-    rows = np.flatnonzero(np.isin(data.identity, keep_ids))
-    kept = GalleryData(
-        data.embedder, [data.identities[n] for n in keep_ids], data.vectors[rows],
-        np.array([remap[int(i)] for i in data.identity[rows]], np.int32),
-        [data.source[r] for r in rows], data.quality[rows], data.box[rows], data.report,
-    )
-    write_version(name, kept, {}, current.meta, progress, previous=current)
+    with gallery_lock(name, wait):
+        current = Gallery.open(name)
+        data = current.data()
+        keys = {person_key(p) for p in people}
+        missing = keys - {i.key for i in data.identities}
+        if missing:
+            raise PersonNotFound(f"not in gallery '{name}': {', '.join(sorted(missing))}")
+        keep_ids = [n for n, i in enumerate(data.identities) if i.key not in keys]
+        remap = {old: new for new, old in enumerate(keep_ids)}
+        rows = np.flatnonzero(np.isin(data.identity, keep_ids))
+        kept = GalleryData(
+            data.embedder, [data.identities[n] for n in keep_ids], data.vectors[rows],
+            np.array([remap[int(i)] for i in data.identity[rows]], np.int32),
+            [data.source[r] for r in rows], data.quality[rows], data.box[rows], data.report,
+        )
+        write_version(name, kept, {}, current.meta, progress, previous=current)
     return [i.name for i in data.identities if i.key in keys]
 
 
@@ -330,24 +342,41 @@ def _merge(old: GalleryData, new: GalleryData) -> GalleryData:
 
 def write_version(name: str, data: GalleryData, best: dict[str, tuple[SourcePhoto, Face]],
                   meta: dict, progress: Progress = no_progress,
-                  previous: Gallery | None = None) -> Path:
-    """Write a complete new version beside the current one, then swap the symlink atomically."""
-    from annoy import AnnoyIndex
-
+                  previous: Gallery | None = None, wait: float | None = None) -> Path:
+    """Write a complete new version beside the current one, then swap the symlink atomically;
+    under the gallery's lock (taken here unless the caller holds it)."""
     if len(data.vectors) == 0:
         raise NoFaces("no faces found in any photo: nothing to put in a gallery"
                          + (f" (empty: {', '.join(data.report['empty'][:5])})"
                             if data.report.get("empty") else ""))
     link = gallery_path(name)
     root = link.parent
-    for stale in _versions(root, name, building=True):  # left by an interrupted build
-        shutil.rmtree(stale, ignore_errors=True)
-    version = root / f".{name}.{time.strftime('%Y%m%d%H%M%S')}.{uuid.uuid4().hex[:8]}"
-    building = version.with_name(version.name + ".building")
-    (building / "thumbs").mkdir(parents=True)
+    with gallery_lock(name, wait):
+        # Every writer holds the lock, so another ``.building`` folder is a dead writer's.
+        for stale in _versions(root, name, building=True):
+            shutil.rmtree(stale, ignore_errors=True)
+        version = root / f".{name}.{time.strftime('%Y%m%d%H%M%S')}.{uuid.uuid4().hex[:8]}"
+        building = version.with_name(version.name + ".building")
+        (building / "thumbs").mkdir(parents=True)
+        try:
+            _write_files(building, name, data, best, meta, previous, progress)
+            building.rename(version)
+        except BaseException:  # Ctrl-C or a failure: the gallery stays as it was
+            shutil.rmtree(building, ignore_errors=True)
+            raise
+        atomic_symlink(version.name, link)
+        _prune(root, name, keep={version.name, previous.version.name if previous else ""})
+    return version
 
-    _write_thumbnails(building / "thumbs", data, best, previous, progress)
-    np.savez(building / "faces.npz", vectors=data.vectors, identity=data.identity,
+
+def _write_files(folder: Path, name: str, data: GalleryData,
+                 best: dict[str, tuple[SourcePhoto, Face]], meta: dict,
+                 previous: Gallery | None, progress: Progress) -> None:
+    """A version's files: thumbnails, the faces' arrays, the two Annoy indexes, meta.json."""
+    from annoy import AnnoyIndex
+
+    _write_thumbnails(folder / "thumbs", data, best, previous, progress)
+    np.savez(folder / "faces.npz", vectors=data.vectors, identity=data.identity,
              source=np.array(data.source), quality=data.quality, box=data.box)
     progress("indexing", 0, 1)
     is_actor = np.array([data.identities[i].actor for i in data.identity], bool)
@@ -357,19 +386,13 @@ def write_version(name: str, data: GalleryData, best: dict[str, tuple[SourcePhot
         for item, row in enumerate(rows):
             index.add_item(item, data.vectors[row])
         index.build(N_TREES, n_jobs=-1)
-        index.save(str(building / file))
+        index.save(str(folder / file))
         index.unload()
     progress("indexing", 1, 1)
     meta = {**meta, "name": name, "embedder": data.embedder, "n_trees": N_TREES,
             "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "identities": [asdict(i) for i in data.identities], "report": data.report}
-    (building / "meta.json").write_text(json.dumps(meta, indent=1))
-    os.rename(building, version)
-    temp_link = root / f".{name}.link.{uuid.uuid4().hex[:8]}"
-    os.symlink(version.name, temp_link)
-    os.replace(temp_link, link)  # the atomic swap
-    _prune(root, name, keep={version.name, previous.version.name if previous else ""})
-    return version
+    (folder / "meta.json").write_text(json.dumps(meta, indent=1))
 
 
 def _versions(root: Path, name: str, building: bool = False) -> list[Path]:

@@ -3,24 +3,23 @@
 ``prepare_default_gallery`` builds in two steps: the film and TV actors first (a few thousand
 photos: lookalikes after a few minutes), published as a partial version, then everyone,
 published as the complete one. A restart resumes: every photo embedded before comes from the
-face cache. One build at a time: an OS lock on a file (``flock``), which the kernel releases if
-the builder dies, so a crash never leaves a stale lock. Progress goes to a small JSON status
-file that any process (the web app, the CLI) reads with ``build_status``.
+face cache. One build at a time: the builder holds the gallery's write lock
+(``ml.galleries.store.gallery_lock``, an OS ``flock`` the kernel releases if the builder dies)
+for the whole build, so neither another builder nor another writer (``lookalike gallery add``)
+runs meanwhile. Progress goes to a small JSON status file that any process (the web app, the
+CLI) reads with ``build_status``.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import time
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from ml.errors import GalleryBuilding
 from ml.faces.versions import default_embedder_name, fingerprint
+from ml.files import is_locked, write_json
 from ml.galleries.ranking import KNOWN_MIN_PHOTOS
 from ml.galleries.store import (
     DEFAULT_GALLERY,
@@ -28,7 +27,9 @@ from ml.galleries.store import (
     Gallery,
     default_sources,
     galleries_dir,
+    gallery_lock,
     gallery_path,
+    lock_path,
     person_key,
 )
 from ml.progress import Progress, no_progress
@@ -41,39 +42,10 @@ def status_path(name: str) -> Path:
     return galleries_dir() / f".{name}.build.json"
 
 
-def lock_path(name: str) -> Path:
-    return galleries_dir() / f".{name}.build.lock"
-
-
-@contextmanager
-def build_lock(name: str, wait: float = 0.0) -> Iterator[None]:
-    """Hold the gallery's build lock, trying for up to ``wait`` seconds, or raise
-    ``GalleryBuilding``."""
-    deadline = time.monotonic() + wait
-    with open(lock_path(name), "a") as handle:
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise GalleryBuilding(
-                        f"the '{name}' gallery is being built by another process") from None
-                time.sleep(0.05)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def is_building(name: str) -> bool:
-    """Whether a builder holds the lock (a probe holds it for a moment only: a builder that
-    starts meanwhile waits for it, ``prepare_default_gallery``)."""
-    try:
-        with build_lock(name):
-            return False
-    except GalleryBuilding:
-        return True
+    """Whether a writer holds the gallery's lock (a probe holds it for a moment only: a builder
+    that starts meanwhile waits for it, ``prepare_default_gallery``)."""
+    return is_locked(lock_path(name))
 
 
 def current_fingerprint() -> str:
@@ -154,7 +126,7 @@ class _StatusWriter:
             (t0, d0), (t1, d1) = self.samples[0], self.samples[-1]
             if d1 > d0 and t1 > t0:
                 eta = round((self.total - done) / ((d1 - d0) / (t1 - t0)))
-        _write_json(status_path(self.name), {
+        write_json(status_path(self.name), {
             "state": state, "stage": self.stage, "done": done, "total": self.total,
             "eta_seconds": eta, "identities": self.identities, "error": error,
             "updated": time.time()})
@@ -166,14 +138,9 @@ def prepare_default_gallery(progress: Progress = no_progress,
 
     Raises ``GalleryBuilding`` if another process is building it now."""
     # Here, not at the top: ``build_status`` is read by the web app, which never loads torch.
-    from ml.galleries.build import (
-        collect,
-        read_actors,
-        scan_sources,
-        write_version,
-    )
+    from ml.galleries.build import collect, read_actors, scan_sources, write_version
 
-    with build_lock(name, wait=2.0):  # not put off by a status probe holding it a moment
+    with gallery_lock(name, wait=2.0):  # not put off by a status probe holding it a moment
         if gallery_path(name).exists() and is_complete(name):
             return Gallery.open(name)
         status = _StatusWriter(name, 0, progress)
@@ -217,9 +184,3 @@ def ensure_default_gallery(progress: Progress = no_progress) -> Gallery:
         if gallery_path(DEFAULT_GALLERY).exists():
             return Gallery.open(DEFAULT_GALLERY)
         raise
-
-
-def _write_json(path: Path, data: dict) -> None:
-    temp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    temp.write_text(json.dumps(data))
-    os.replace(temp, path)

@@ -9,6 +9,9 @@ On disk, ``$LOOKALIKE_HOME/galleries/NAME`` is a symlink to one immutable versio
 Every change writes a complete new version beside it and swaps the symlink atomically, so an
 interrupted build (Ctrl-C) leaves the previous gallery intact and queries never see half a
 gallery. The previous version is kept until the next change, for readers still opening it.
+Every change (``ml.galleries.build``: build, add, remove, write a version; and
+``delete_gallery``) holds the gallery's one write lock, ``gallery_lock``, whoever calls it: the
+CLI, the web app, the default-gallery preparer.
 """
 
 from __future__ import annotations
@@ -19,14 +22,17 @@ import shutil
 import time
 import unicodedata
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ml.errors import BadGalleryName, GalleryNotFound
+from ml.errors import BadGalleryName, GalleryBuilding, GalleryNotFound
 from ml.faces.verify import similarity
+from ml.files import file_lock
 from ml.galleries.ranking import distances, profiles, top_k, unit
 from ml.paths import data_dir, home
 from ml.settings import settings
@@ -142,19 +148,38 @@ def owned_name(owner: str | None, name: str) -> str:
     return f"{owner}@{name}" if owner else name
 
 
-def delete_gallery(name: str) -> bool:
-    """Remove a gallery: its link first (readers see it gone at once), then its versions."""
+def lock_path(name: str) -> Path:
+    return gallery_path(name).with_name(f".{name}.build.lock")
+
+
+@contextmanager
+def gallery_lock(name: str, wait: float | None = None) -> Iterator[None]:
+    """The one lock every change to gallery ``name`` holds, in every process (an OS ``flock``:
+    the kernel releases it when its holder dies). ``wait``: seconds to wait for another writer
+    (None: as long as it takes), then ``GalleryBuilding``. A holder may call code that takes it
+    again (build's ``add`` inside the web's check-then-add)."""
+    busy = GalleryBuilding(f"the '{name}' gallery is being built or changed by another "
+                           "process: try again when it is done")
+    with file_lock(lock_path(name), wait, busy):
+        yield
+
+
+def delete_gallery(name: str, wait: float | None = None) -> bool:
+    """Remove a gallery, under its write lock: its link first (readers see it gone at once),
+    then its versions, its status and its lock file (a writer waiting for the lock then finds
+    no gallery)."""
     link = gallery_path(name)
     versions = re.compile(rf"\.{re.escape(name)}\.(\d{{14}}\.[0-9a-f]{{8}}(\.building)?"
-                          r"|link\.[0-9a-f]{8}|build\.json|build\.lock)")
-    existed = link.is_symlink()
-    link.unlink(missing_ok=True)
-    for path in link.parent.iterdir():
-        if versions.fullmatch(path.name):
-            if path.is_symlink() or path.is_file():
-                path.unlink(missing_ok=True)
-            else:
-                shutil.rmtree(path, ignore_errors=True)
+                          r"|build\.json|build\.lock|\d+\.[0-9a-f]{8}\.tmp)")
+    with gallery_lock(name, wait):
+        existed = link.is_symlink()
+        link.unlink(missing_ok=True)
+        for path in link.parent.iterdir():
+            if versions.fullmatch(path.name):
+                if path.is_symlink() or path.is_file():
+                    path.unlink(missing_ok=True)
+                else:
+                    shutil.rmtree(path, ignore_errors=True)
     return existed
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import torch
 
+from ml.files import atomic_path
+
 
 def bf16_is_fast(device: torch.device) -> bool:
     """Whether bfloat16 autocast pays here: on CUDA, and on CPUs with AVX-512 BF16 or AMX
@@ -33,11 +35,10 @@ def save_state(out: Path, model, optimiser, schedule, **run: object) -> None:
     """Save what a resumed run needs (network, optimiser, schedule, torch's random state and
     ``run``: settings, epoch, history, the trainer's own generators) atomically: a crash
     mid-save leaves the previous epoch's."""
-    temp = state_path(out).with_suffix(".tmp")
-    temp.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({**run, "model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                "schedule": schedule.state_dict(), "torch": torch.get_rng_state()}, temp)
-    temp.replace(state_path(out))
+    state_path(out).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(state_path(out)) as temp:
+        torch.save({**run, "model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                    "schedule": schedule.state_dict(), "torch": torch.get_rng_state()}, temp)
 
 
 def restore(state: dict, model, optimiser, schedule) -> tuple[list[dict], int]:

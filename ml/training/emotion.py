@@ -45,6 +45,7 @@ from PIL import Image
 
 from ml.device import default_device
 from ml.emotion.model import CLASSES, WEIGHTS, EmotionNet, normalise, predict_crops
+from ml.files import atomic_path
 from ml.paths import data_dir, home
 from ml.progress import Progress, no_progress
 from ml.training import autocast, bf16_is_fast, load_state, restore, save_state
@@ -118,9 +119,8 @@ def face_api_targets(images: np.ndarray, progress: Progress = no_progress) -> to
                           + predict_face_api(teacher, np.ascontiguousarray(part[:, :, ::-1]))) / 2)
             progress("face-api teacher (faces)", min(start + chunk, len(images)), len(images))
         cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_suffix(".partial.npy")
-        np.save(partial, np.concatenate(parts).astype(np.float32))
-        partial.replace(cached)
+        with atomic_path(cached) as temp, open(temp, "wb") as f:
+            np.save(f, np.concatenate(parts).astype(np.float32))
     return torch.from_numpy(np.load(cached))
 
 
@@ -234,6 +234,7 @@ def train(out: Path = WEIGHTS, epochs: int = 40, batch: int = 128, lr: float = 0
                    history=history, generator=generator.get_state(), mixer=mixer.get_state())
     _, confusion = evaluate(model, val_x, val_y)
     metrics = {**history[-1], "confusion": confusion.tolist()}
-    torch.save({"config": config, "classes": list(CLASSES), "metrics": metrics,
-                "recipe": recipe, "state_dict": half_state_dict(model)}, out)
+    with atomic_path(out) as temp:  # a crash mid-save never leaves half a weights file
+        torch.save({"config": config, "classes": list(CLASSES), "metrics": metrics,
+                    "recipe": recipe, "state_dict": half_state_dict(model)}, temp)
     return {**metrics, "history": history, "config": config, "recipe": recipe}

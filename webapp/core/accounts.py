@@ -11,7 +11,6 @@ never reused, so a name signed up again later never inherits anything. A session
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import re
 import secrets
@@ -45,6 +44,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ml.files import file_lock
 from webapp.core.errors import UserError
 
 db = SQLAlchemy()
@@ -408,8 +408,7 @@ def has_users() -> bool:
 def upgrade_schema(app: Flask) -> None:
     """Bring the database to the newest schema (once at a time across processes)."""
     lock = Path(app.config["DATA_DIR"]) / ".migrate.lock"
-    with open(lock, "w") as handle, app.app_context():
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    with file_lock(lock), app.app_context():
         upgrade(directory=str(MIGRATIONS))
 
 

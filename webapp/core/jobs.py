@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ml.files import atomic_write, write_json
+
 JOB_ID = re.compile(r"[0-9a-f]{32}")
 # A file a job may serve: a plain name (no folder, no leading dot); its kind says which ones.
 JOB_FILE = re.compile(r"[a-z0-9][a-z0-9_-]{0,60}\.(jpg|png|csv)")
@@ -174,10 +176,8 @@ def delete_owned(data_dir: Path, owner: str) -> int:
 
 def write_file(path: Path, data: bytes) -> None:
     """Write a file into a job folder atomically; ``JobNotFound`` if the job is gone."""
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
     try:
-        temp.write_bytes(data)
-        os.replace(temp, path)
+        atomic_write(path, data)
     except FileNotFoundError as exc:
         raise JobNotFound(path.parent.name) from exc
 
@@ -191,6 +191,4 @@ def _read_json(path: Path) -> dict | None:
 
 def _write_json(path: Path, data: dict) -> None:
     """Write atomically: readers see the old file or the new one, never half of one."""
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    temp.write_text(json.dumps(data))
-    os.replace(temp, path)
+    write_json(path, data)

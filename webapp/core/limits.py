@@ -11,6 +11,7 @@ features have registered; features limit anything else with ``limit(app, endpoin
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -38,7 +39,9 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from webapp.core.accounts import current_owner, engine_options
-from webapp.core.errors import answer, wants_json
+from webapp.core.errors import UserError, answer, wants_json
+
+log = logging.getLogger(__name__)
 
 DB_SCHEME = "lookalike+db"
 RATE_LIMITS = Table("rate_limits", MetaData(),  # made by migration 0002
@@ -134,16 +137,28 @@ def limit(app: Flask, endpoint: str, value: Callable[[], str], key: Callable[[],
 def count(value: str, scope: str, *ids: str, message: str) -> None:
     """Count one attempt now, before it is judged (one atomic increment); ``TooMany`` once the
     count is over ``value`` ("5 per 15 minutes"). ``message`` may say ``{wait}``."""
-    item, strategy = parse(value), FixedWindowRateLimiter(limiter().storage)
-    if not strategy.hit(item, scope, *ids):
-        reset = strategy.get_window_stats(item, scope, *ids).reset_time
+    storage = limiter().storage
+    item, strategy = parse(value), FixedWindowRateLimiter(storage)
+    try:
+        allowed = strategy.hit(item, scope, *ids)
+        reset = 0.0 if allowed else strategy.get_window_stats(item, scope, *ids).reset_time
+    except storage.base_exceptions:  # the store is down: refuse rather than count nothing
+        log.exception("abuse-limit store unreachable")
+        raise UserError("This cannot be checked right now: please try again in a minute.",
+                        503) from None
+    if not allowed:
         wait = max(1, math.ceil(reset - time.time()))
         raise TooMany(message.replace("{wait}", wait_words(wait)), wait)
 
 
 def forget(value: str, scope: str, *ids: str) -> None:
-    """Start the count again (the attempt proved who it was)."""
-    FixedWindowRateLimiter(limiter().storage).clear(parse(value), scope, *ids)
+    """Start the count again (the attempt proved who it was); a store that is down is no
+    reason to fail the request that proved it."""
+    storage = limiter().storage
+    try:
+        FixedWindowRateLimiter(storage).clear(parse(value), scope, *ids)
+    except storage.base_exceptions:
+        log.exception("abuse-limit store unreachable")
 
 
 def user_key() -> str:
@@ -189,6 +204,8 @@ def init_app(app: Flask) -> None:
                               {"database_url": app.config["DATABASE_URL"]})
     app.config.setdefault("RATELIMIT_STRATEGY", "fixed-window")  # what ``count`` uses too
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "lookalike-limits")
+    # Redis down: uploads are limited per process until it is back (then 503 from the queue).
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.extensions["lookalike_limiter"] = Limiter(get_remote_address, app=app)
 
     @app.errorhandler(TooMany)

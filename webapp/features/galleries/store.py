@@ -9,14 +9,15 @@ user's file names are never part of a path) and removed as soon as the gallery i
 
 Enrolling a few photos takes about a second on a CPU, so it runs in the request and the person
 is listed at once. ``ml.galleries.build`` (torch, the detector and embedder) is imported by the
-first edit, not with the app: a web process that nobody enrols with never loads a model. A
-per-gallery file lock keeps two edits from writing versions over each other. The default
-gallery (and the one the lookalike pages use) cannot be changed from here.
+first edit, not with the app: a web process that nobody enrols with never loads a model. Every
+change goes through ``ml.galleries`` under the gallery's one write lock (``gallery_lock``),
+which the CLI and every web process take too: two edits never write versions over each other,
+and a check (the name is free, the person is not the last) holds until the change is written.
+The default gallery (and the one the lookalike pages use) cannot be changed from here.
 """
 
 from __future__ import annotations
 
-import fcntl
 import io
 import re
 import secrets
@@ -29,8 +30,15 @@ from flask import current_app
 from PIL import Image
 from werkzeug.datastructures import FileStorage
 
-from ml.errors import NoFaces
-from ml.galleries.store import delete_gallery, display_name, gallery_path, owned_name, person_key
+from ml.errors import GalleryBuilding, NoFaces
+from ml.galleries.store import (
+    delete_gallery,
+    display_name,
+    gallery_lock,
+    gallery_path,
+    owned_name,
+    person_key,
+)
 from webapp.core.accounts import current_owner
 from webapp.core.errors import UserError
 from webapp.core.galleries import describe, protected, stored_name
@@ -40,6 +48,8 @@ from webapp.core.uploads import check_image
 # ``.family.*`` version globs in ml.galleries.build).
 NEW_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
 PERSON_NAME = re.compile(r"[\w .'-]{1,60}")
+# How long a request waits for another writer of the same gallery (a CLI build may take long).
+LOCK_WAIT = 60.0
 SUFFIXES = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif",
             "BMP": ".bmp", "TIFF": ".tif"}
 
@@ -104,16 +114,15 @@ def read_photos(files: list[FileStorage]) -> list[tuple[bytes, str, str]]:
 
 
 @contextmanager
-def locked(name: str) -> Iterator[None]:
-    """One edit of gallery ``name`` at a time, across web processes on this machine."""
-    folder = Path(current_app.config["DATA_DIR"]) / "gallery-locks"
-    folder.mkdir(exist_ok=True)
-    with open(folder / f"{name}.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
+def locked(stored: str, name: str) -> Iterator[None]:
+    """Hold gallery ``stored``'s write lock (the one every writer takes) for a check and the
+    change it guards; 503 if another writer keeps it past ``LOCK_WAIT``."""
+    try:
+        with gallery_lock(stored, wait=LOCK_WAIT):
             yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    except GalleryBuilding:
+        raise UserError(f"the gallery '{name}' is being changed by another process: try "
+                        "again in a minute", 503) from None
 
 
 @contextmanager
@@ -159,7 +168,7 @@ def create(name: str, person: str, files: list[FileStorage]) -> dict:
     stored = new_name(name)
     folder = person_folder(person)
     photos = read_photos(files)
-    with locked(stored):
+    with locked(stored, name):
         if gallery_path(stored).is_symlink():
             raise UserError(f"a gallery named '{name}' already exists", 409)
         with staged(folder, photos) as (root, labels):
@@ -179,7 +188,7 @@ def add_person(name: str, person: str, files: list[FileStorage]) -> dict:
     stored = editable(name)
     folder = person_folder(person)
     photos = read_photos(files)
-    with locked(stored):
+    with locked(stored, name):
         editable(name)  # deleted while we waited
         with staged(folder, photos) as (root, labels):
             report = add(stored, [root]).report
@@ -193,7 +202,7 @@ def remove_person(name: str, person: str) -> str:
 
     stored = editable(name)
     key = person_key(person or "")
-    with locked(stored):
+    with locked(stored, name):
         people = describe(name)["people"]
         match = [p for p in people if p["key"] == key]
         if not key or not match:
@@ -208,5 +217,5 @@ def remove_person(name: str, person: str) -> str:
 def delete(name: str) -> None:
     """Remove the gallery: its link first (readers see it gone at once), then its versions."""
     stored = editable(name)
-    with locked(stored):
+    with locked(stored, name):
         delete_gallery(stored)
