@@ -17,7 +17,8 @@ face_recognition 1.3.0's distance, on the same pairs.
   71% of the time for everyone has a lean built in).
 
 Sets that are not on disk are skipped with the command that fetches them. Face vectors are
-cached under /work/data/kinship/cache, so a rerun takes seconds.
+cached under $LOOKALIKE_KINSHIP_DATA/cache (default ~/.cache/lookalike/kinship), so a rerun
+takes seconds.
 """
 
 from __future__ import annotations

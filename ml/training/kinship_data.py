@@ -12,6 +12,7 @@ face vectors they need, cached by path in one .npz per set (reruns are instant).
 from __future__ import annotations
 
 import csv
+import os
 import struct
 import time
 import zlib
@@ -23,9 +24,12 @@ import numpy as np
 from ml.family.kinship import KINDS
 from ml.family.resemblance import photo_vectors
 from ml.images import load_image
+from ml.paths import home
 from ml.progress import Progress, no_progress
 
-DATA = Path("/work/data/kinship")
+# Where the fetched kinship sets live (never in the repository): LOOKALIKE_KINSHIP_DATA, else
+# kinship/ in the library's home.
+DATA = Path(os.environ.get("LOOKALIKE_KINSHIP_DATA") or home() / "kinship")
 FIW = DATA / "fiw" / "data" / "raw" / "fiw" / "train" / "train-faces"
 KINFACEW = {"KinFaceW-I": DATA / "KinFaceW-I" / "KinFaceW-I",
             "KinFaceW-II": DATA / "KinFaceW-II" / "KinFaceW-II"}
@@ -33,9 +37,9 @@ CACHE = DATA / "cache"
 RELATIONS = ("fd", "fs", "md", "ms")  # father-daughter, father-son, mother-daughter, mother-son
 KFW_DIRS = {"fd": "father-dau", "fs": "father-son", "md": "mother-dau", "ms": "mother-son"}
 FETCH = {"FIW": "fetch github:samirmehd1yev/kinship_detection, then `git --git-dir=DIR archive "
-                "HEAD data/raw/fiw/train/train-faces | tar -x -C /work/data/kinship/fiw`",
+                "HEAD data/raw/fiw/train/train-faces | tar -x -C $LOOKALIKE_KINSHIP_DATA/fiw`",
          "KinFaceW": "fetch github:simran029/KinVerCNN, then `git --git-dir=DIR archive HEAD "
-                     "KinFaceW-I KinFaceW-II | tar -x -C /work/data/kinship`"}
+                     "KinFaceW-I KinFaceW-II | tar -x -C $LOOKALIKE_KINSHIP_DATA`"}
 SPLIT_SEED = 26
 SPLIT = {"test": 0.2, "validation": 0.15}
 
