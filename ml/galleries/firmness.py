@@ -69,7 +69,8 @@ def firmness(name: str, margin: float, tops: Sequence[str] | None = None) -> Fir
     agreeing = None
     if tops and len(tops) > 1:
         agreeing = sum(t == name for t in tops)
-        text += f" {agreeing} of your {len(tops)} photos on their own give {name} first."
+        own = "on its own gives" if agreeing == 1 else "on their own give"
+        text += f" {agreeing} of your {len(tops)} photos {own} {name} first."
     return Firmness(chance, level, text, agreeing, len(tops) if tops else None)
 
 
