@@ -87,7 +87,7 @@ def test_several_photos_of_me_give_one_answer_that_says_how_firm(server, browser
     assert page.locator("article.face").count() == 1  # one person, one answer
     assert page.locator(".lookalike .name").first.inner_text() == "Colin Powell"
     firm = page.locator(".firmness").inner_text()
-    assert "of your 3 photos on their own give Colin Powell first" in firm
+    assert "of your 3 photos on" in firm and "Colin Powell first" in firm
     assert "your 3 photos together" in page.locator(".note").first.inner_text()
     page.wait_for_load_state("networkidle")
     shot(page, "results-several-photos")
