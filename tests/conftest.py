@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,19 @@ _TEST_HOME = Path(tempfile.mkdtemp(prefix="lookalike-test-home-"))
 (_TEST_HOME / "weights").symlink_to((_REAL_HOME / "weights").resolve(), target_is_directory=True)
 os.environ["LOOKALIKE_HOME"] = str(_TEST_HOME)
 os.environ["LOOKALIKE_WEB_DIR"] = str(_TEST_HOME / "web")
+
+
+@pytest.fixture
+def gallery_name():
+    """A fresh gallery name for one test; its link and versions are removed after it."""
+    from ml.paths import home
+
+    name = f"test-{uuid.uuid4().hex[:10]}"
+    yield name
+    root = home() / "galleries"
+    (root / name).unlink(missing_ok=True)
+    for version in root.glob(f".{name}.*"):
+        shutil.rmtree(version, ignore_errors=True)
 
 
 SERVERS = {"embedded_stack", "redis_stack", "redis_url", "server"}

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import tarfile
 import threading
-import uuid
 
 import pytest
 from PIL import Image
@@ -23,16 +22,6 @@ from ml.paths import data_dir, home
 from tests.support import enrol, lfw, lookalike
 
 PEOPLE = ["Tony_Blair", "Colin_Powell", "Serena_Williams", "Hugo_Chavez", "Jennifer_Capriati"]
-
-
-@pytest.fixture
-def gallery_name():
-    name = f"test-{uuid.uuid4().hex[:10]}"
-    yield name
-    root = home() / "galleries"
-    (root / name).unlink(missing_ok=True)
-    for version in root.glob(f".{name}.*"):
-        shutil.rmtree(version, ignore_errors=True)
 
 
 def query(path):

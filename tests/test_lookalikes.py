@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import uuid
 
 import numpy as np
 import pytest
@@ -16,20 +15,10 @@ from ml.galleries.build import build
 from ml.galleries.firmness import firmness, lookalikes_with_firmness
 from ml.galleries.profile import person_profile
 from ml.galleries.store import Gallery, default_sources, person_key
-from ml.paths import data_dir, home
+from ml.paths import data_dir
 from tests.support import enrol, lfw, lookalike
 
 PINS = data_dir() / "pins"
-
-
-@pytest.fixture
-def gallery_name():
-    name = f"test-{uuid.uuid4().hex[:10]}"
-    yield name
-    root = home() / "galleries"
-    (root / name).unlink(missing_ok=True)
-    for version in root.glob(f".{name}.*"):
-        shutil.rmtree(version, ignore_errors=True)
 
 
 def pins(person: str, photos: range, folder):
