@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ml.errors import DifferentPeople, NoFaces
-from ml.faces.detection import Face, detect
+from ml.faces.detection import DETECT_MAX_SIDE, Face, detect
 from ml.faces.embedding import Embeddings, get_embedder
 from ml.faces.pipeline import main_face
 from ml.faces.verify import calibration
@@ -83,8 +83,10 @@ def combine(photos: Embeddings) -> Embeddings:
     return Embeddings(profile_of(photos.vectors)[None], photos.embedder)
 
 
-def person_profile(images: Sequence[ImageInput], embedder: str | None = None) -> Profile:
-    """The main face of each image, checked to be one person, combined into a profile.
+def person_profile(images: Sequence[ImageInput], embedder: str | None = None,
+                   max_side: int = DETECT_MAX_SIDE) -> Profile:
+    """The main face of each image (found on a copy at most ``max_side`` px long), checked to
+    be one person, combined into a profile.
 
     Raises ``NoFaces`` naming a photo with no face, ``DifferentPeople`` naming the odd one."""
     if not images:
@@ -93,7 +95,7 @@ def person_profile(images: Sequence[ImageInput], embedder: str | None = None) ->
     name = embedder
     for n, image in enumerate(images, 1):
         array = load_image(image)
-        face = main_face(detect(array), array.shape[1], array.shape[0])
+        face = main_face(detect(array, max_side=max_side), array.shape[1], array.shape[0])
         if face is None:
             raise NoFaces(f"photo {n}: no face found")
         found = steady_embed(array, [face], name)

@@ -14,12 +14,9 @@ from PIL import Image
 
 import ml
 from ml.emotion.model import load_model
-from ml.errors import NoFaces
 from ml.faces.detection import SELFIE_SIDE
-from ml.faces.embedding import Embeddings
-from ml.faces.pipeline import main_face
 from ml.galleries.firmness import lookalikes_with_firmness
-from ml.galleries.profile import check_one_person, combine, steady_embed
+from ml.galleries.profile import person_profile, steady_embed
 from ml.galleries.store import no_close_match
 from ml.portrait.model import portrait
 from ml.render.sheet import lookalike_sheet
@@ -60,13 +57,19 @@ def _analyze(task: Task, job: jobs.Job) -> dict:
     image = load_photo(job.input())
     save(image, job.dir / "photo.jpg", quality=90)
     array = np.asarray(image)
-    found = ml.detect(array, max_side=SELFIE_SIDE)
-    faces = found[: options["max_faces"]]
     photos, singles = options.get("photos", 1), None
     if photos > 1:  # several photos of one person: their main faces, one answer
-        faces, singles = profile_faces(job, array, found, photos, people.embedder)
-    report("embed")
-    vectors = combine(singles) if photos > 1 else steady_embed(array, faces, people.embedder)
+        others = [load_photo(job.input(n)) for n in range(1, photos)]
+        profile = person_profile([array, *others], people.embedder, max_side=SELFIE_SIDE)
+        found = faces = profile.faces[:1]
+        singles = profile.photos
+        report("embed")  # (embedded photo by photo, with the check that they show one person)
+        vectors = profile.vector
+    else:
+        found = ml.detect(array, max_side=SELFIE_SIDE)
+        faces = found[: options["max_faces"]]
+        report("embed")
+        vectors = steady_embed(array, faces, people.embedder)
     report("lookalikes")
     everyone, firm = lookalikes_with_firmness(people, vectors, options["k"], False, singles)
     actors, actor_firm = lookalikes_with_firmness(people, vectors, options["k"], True, singles)
@@ -113,25 +116,6 @@ def _analyze(task: Task, job: jobs.Job) -> dict:
               "timings": report.timings}
     job.write_result(result)
     return {"faces": len(results)}
-
-
-def profile_faces(job: jobs.Job, array: np.ndarray, found: list, photos: int,
-                  embedder: str) -> tuple[list, Embeddings]:
-    """The main face of the first photo, and every photo's main face embedded, checked to show
-    one person (``DifferentPeople`` names the odd photo; the job ends with that message)."""
-    first = main_face(found, array.shape[1], array.shape[0])
-    if first is None:
-        raise NoFaces("photo 1: no face found")
-    vectors = [steady_embed(array, [first], embedder).vectors[0]]
-    for n in range(1, photos):
-        other = np.asarray(load_photo(job.input(n)))
-        face = main_face(ml.detect(other, max_side=SELFIE_SIDE), other.shape[1], other.shape[0])
-        if face is None:
-            raise NoFaces(f"photo {n + 1}: no face found")
-        vectors.append(steady_embed(other, [face], embedder).vectors[0])
-    singles = Embeddings(np.stack(vectors), embedder)
-    check_one_person(singles)
-    return [first], singles
 
 
 def make_portrait(image: Image.Image, folder: Path, strength: int) -> str | None:
