@@ -23,6 +23,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--distil-on", choices=("all", "agreed"), default="all",
                    help="the faces that learn from the teacher: all, or those it labels "
                         "as FER2013 does (the others learn from their label alone)")
+    p.add_argument("--votes", type=float, default=0.0, metavar="SHARE",
+                   help="share of the loss learnt from FER+'s ten annotators' votes "
+                        "(0: off; 1: the votes replace the label wherever FER+ has them)")
+    p.add_argument("--lr", type=float, default=0.1, help="peak learning rate (one cycle)")
+    p.add_argument("--init", type=Path, metavar="WEIGHTS",
+                   help="start from these weights (a fine-tune) instead of random ones")
     p.set_defaults(run=run_emotion)
 
     p = sub.add_parser("portrait", help="the portrait U-Net, on human_seg (see docs/portrait.md)")
@@ -80,9 +86,10 @@ def run_emotion(args: argparse.Namespace) -> None:
     try:
         final = train(args.out or WEIGHTS, epochs=args.epochs, seed=args.seed, width=args.width,
                       blocks=blocks, mixup=args.mixup, distil=args.distil,
-                      distil_on=args.distil_on, bf16=bf16_choice(args.precision),
-                      resume=args.resume, progress=progress, log=log)
-    except ValueError as exc:  # --resume of a run with other settings
+                      distil_on=args.distil_on, votes=args.votes, init=args.init, lr=args.lr,
+                      bf16=bf16_choice(args.precision), resume=args.resume, progress=progress,
+                      log=log)
+    except (ValueError, FileNotFoundError) as exc:  # other settings; FER+ not fetched
         raise CliError(str(exc)) from None
     progress.close()
     print(f"final validation accuracy {final['validation_accuracy']:.4f} (epoch "

@@ -15,6 +15,11 @@ Recipe (what the FER2013 literature shows helps), seeded and reproducible:
   ``distil_on="agreed"``: only the faces the teacher labels as FER2013 does learn from it, the
   others from their label alone (face-api is right on 25% of FER2013's fear faces, 85% of
   disgust: taught everywhere, it lifts CK+ and costs fear);
+- optional FER+ votes (``votes`` = their share of the loss; 0 = off): ten annotators' votes
+  for every FER2013 face (microsoft/FERPlus, ``ml.training.emotion.ferplus_votes``), the FER+
+  paper's cure for FER2013's noisy single labels (neutral faces filed as angry or sad); a face
+  FER+ has no votes for learns from its label;
+- ``init``: start from saved weights (a fine-tune) instead of random ones;
 - training steps in bf16 mixed precision, channels-last, where the hardware runs it fast
   (``ml.training.bf16_is_fast``; a step of the 24-channel net: 662 ms fp32, 265 ms bf16 on
   this project's 2-core EPYC); evaluation in fp32, as at inference;
@@ -30,10 +35,12 @@ an epoch (docs/emotion_training_log.jsonl).
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
 import math
+import os
 import tarfile
 import time
 from pathlib import Path
@@ -104,6 +111,61 @@ def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return x.masked_fill(mask.unsqueeze(1).to(x.device), 0.0)
 
 
+FERPLUS_COLUMNS = {"anger": "angry", "disgust": "disgust", "fear": "fear", "happiness": "happy",
+                   "neutral": "neutral", "sadness": "sad", "surprise": "surprise"}
+FERPLUS_FOLDERS = {"train": "FER2013Train", "validation": "FER2013Valid"}
+
+
+def ferplus_dir() -> Path:
+    """FER+ votes (``fer2013new.csv``) beside its rendering of FER2013's training and
+    validation faces (``FER2013Train/``, ``FER2013Valid/``: fer0000000.png ...); how to fetch
+    them: docs/emotion.md. ``LOOKALIKE_FERPLUS`` overrides the place."""
+    return Path(os.environ.get("LOOKALIKE_FERPLUS") or home() / "ferplus")
+
+
+def ferplus_votes(images: np.ndarray, split: str, progress: Progress = no_progress) -> np.ndarray:
+    """FER+ vote shares (N, 7, in CLASSES order) for FER2013 ``images`` (N, 48, 48) of
+    ``split``; a row of zeros where FER+ has none (a face it found no face in, or
+    unmatched). Our FER2013 copy names its faces otherwise, so each is matched to FER+'s
+    rendering of the same split by its pixels (mean difference under 4 grey levels: JPEG
+    noise is about 1.3). Cached under ``$LOOKALIKE_HOME/training`` by the images' digest."""
+    digest = hashlib.sha256(images.tobytes()).hexdigest()[:16]
+    cached = home() / "training" / f"ferplus-votes-{digest}.npy"
+    if cached.exists():
+        return np.load(cached)
+    root = ferplus_dir()
+    if not (root / "fer2013new.csv").exists():
+        raise FileNotFoundError(f"FER+ votes not found at {root} (see docs/emotion.md)")
+    votes_of: dict[str, np.ndarray] = {}
+    with open(root / "fer2013new.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            if row["Image name"]:
+                votes_of[row["Image name"]] = np.array(
+                    [float(row[c]) for c in FERPLUS_COLUMNS], np.float32)
+    order = [CLASSES.index(c) for c in FERPLUS_COLUMNS.values()]
+    files = sorted((root / FERPLUS_FOLDERS[split]).glob("fer*.png"))
+    theirs = np.stack([np.asarray(Image.open(f).convert("L")) for f in files]).astype(np.float32)
+    ours = images.astype(np.float32)
+
+    def small(a: np.ndarray) -> torch.Tensor:  # 12x12 means: fast, and blind to JPEG noise
+        return torch.from_numpy(a.reshape(len(a), 12, 4, 12, 4).mean((2, 4)).reshape(len(a), -1))
+
+    theirs_small, result = small(theirs), np.zeros((len(images), len(CLASSES)), np.float32)
+    for start in range(0, len(ours), 2048):
+        part = ours[start : start + 2048]
+        nearest = torch.cdist(small(part), theirs_small).argmin(1).numpy()
+        close = np.abs(part - theirs[nearest]).mean((1, 2)) < 4
+        for i in np.flatnonzero(close):
+            counts = votes_of.get(files[nearest[i]].name)
+            if counts is not None and counts.sum() > 0:
+                result[start + i, order] = counts / counts.sum()
+        progress("matching FER+ faces", min(start + 2048, len(ours)), len(ours))
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(cached) as temp, open(temp, "wb") as f:
+        np.save(f, result)
+    return result
+
+
 def face_api_targets(images: np.ndarray, progress: Progress = no_progress) -> torch.Tensor:
     """face-api's expression probabilities (N, 7) for ``images`` (N, 48, 48), mirror-averaged;
     cached under ``$LOOKALIKE_HOME/training`` by the images' digest (the teacher runs once)."""
@@ -136,6 +198,7 @@ def evaluate(model: EmotionNet, images: np.ndarray, labels: np.ndarray) -> tuple
 def train(out: Path = WEIGHTS, epochs: int = 40, batch: int = 128, lr: float = 0.1,
           width: int = 32, blocks: tuple[int, ...] = (1, 2, 2, 1), seed: int = 0,
           mixup: float = 0.2, distil: float = 0.0, distil_on: str = "all",
+          votes: float = 0.0, init: Path | None = None,
           bf16: bool | None = None, resume: bool = False,
           progress: Progress = no_progress, log=print) -> dict:
     """Train, save the final weights (fp16) at ``out``; return their metrics.
@@ -156,7 +219,11 @@ def train(out: Path = WEIGHTS, epochs: int = 40, batch: int = 128, lr: float = 0
     class_weight = torch.tensor((counts.sum() / counts) ** 0.5, dtype=torch.float32)
     class_weight = (class_weight / (class_weight * torch.from_numpy(counts / counts.sum())).sum())
     config = {"width": width, "blocks": list(blocks)}
-    model = EmotionNet(width, tuple(blocks)).to(device, memory_format=torch.channels_last)
+    model = EmotionNet(width, tuple(blocks))
+    if init is not None:
+        model.load_state_dict({k: v.float() for k, v in torch.load(
+            init, map_location="cpu", weights_only=False)["state_dict"].items()})
+    model = model.to(device, memory_format=torch.channels_last)
     optimiser = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True,
                                 weight_decay=5e-4)
     steps = epochs * (len(train_y) // batch)
@@ -170,7 +237,19 @@ def train(out: Path = WEIGHTS, epochs: int = 40, batch: int = 128, lr: float = 0
     teacher = None
     if distil_on not in ("all", "agreed"):
         raise ValueError(f"distil_on must be 'all' or 'agreed', not {distil_on!r}")
-    if distil > 0:  # only then in the recipe, so that older runs still resume
+    if distil > 0 and votes > 0:
+        raise ValueError("learn from face-api (distil) or from FER+ votes, not both")
+    if init is not None:
+        recipe["init"] = Path(init).name
+    if votes > 0:  # FER+ vote shares; a face without votes keeps its label as the target
+        recipe |= {"votes": votes}
+        teacher = torch.from_numpy(ferplus_votes(train_x, "train", progress))
+        missing = teacher.sum(1) == 0
+        truth = torch.from_numpy(train_y)
+        teacher[missing] = F.one_hot(truth[missing], len(CLASSES)).float()
+        distil = votes
+        log(f"FER+ votes for {int((~missing).sum())} of {len(train_y)} training faces")
+    if distil > 0 and teacher is None:  # only then in the recipe, so older runs still resume
         recipe |= {"distil": distil, "teacher": "face-api 1.7.15 face_expression_model"}
         teacher = face_api_targets(train_x, progress)
         if distil_on == "agreed":  # where the teacher is wrong, its target is the label
@@ -179,6 +258,10 @@ def train(out: Path = WEIGHTS, epochs: int = 40, batch: int = 128, lr: float = 0
             wrong = teacher.argmax(1) != truth
             smoothed = F.one_hot(truth[wrong], len(CLASSES)).float() * 0.9 + 0.1 / len(CLASSES)
             teacher[wrong] = smoothed  # the label as the label loss sees it (smoothing 0.1)
+    val_majority = None  # FER+'s majority label on validation faces (-1: none), if fetched
+    if votes > 0:
+        shares = ferplus_votes(val_x, "validation", progress)
+        val_majority = np.where(shares.sum(1) > 0, shares.argmax(1), -1)
     first = 1
     state = load_state(out, config, recipe) if resume else None
     if state is not None:
@@ -228,6 +311,9 @@ def train(out: Path = WEIGHTS, epochs: int = 40, batch: int = 128, lr: float = 0
                "train_accuracy": round(correct / seen, 4),
                "validation_accuracy": round(accuracy, 4),
                "seconds": round(time.perf_counter() - started, 1)}
+        if val_majority is not None:
+            row["validation_ferplus_accuracy"] = round(evaluate(
+                model, val_x[val_majority >= 0], val_majority[val_majority >= 0])[0], 4)
         history.append(row)
         log(json.dumps(row))
         save_state(out, model, optimiser, schedule, config=config, recipe=recipe, epoch=epoch,
