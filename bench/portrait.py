@@ -18,6 +18,7 @@ Writes its section of docs/benchmarks.md and the model card docs/portrait.md.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import tarfile
@@ -37,7 +38,7 @@ from bench.report import (
     previous_weights,
     write_section,
 )
-from ml.paths import weights_dir
+from ml.paths import home, weights_dir
 from ml.portrait.model import (
     SIZE,
     WEIGHTS,
@@ -239,6 +240,7 @@ def latency(image: np.ndarray, side: int, reps: int, model) -> dict[str, float]:
 
 KINDS = ("head and shoulders", "full body", "several people")
 GOAL_MS = 150
+FINETUNE_LOG = "portrait_fullbody_training_log.jsonl"
 KINDS_TEXT = (
     "Head and shoulders: the human_seg validation photos saved in the checkpoint. Full body: "
     "clothing-co-parsing 0801-0900 (`ml.training.fullbody`; never trained on; 0901-1004 are "
@@ -269,6 +271,21 @@ class Kind:
         return int(np.sum(np.array(self.ours) > np.array(self.mp)))
 
 
+def rvm_scores(images: list[np.ndarray], truths: list[np.ndarray], teacher) -> list[float]:
+    """RVM's IoU per photo, cached by the photos' and masks' bytes in $LOOKALIKE_HOME/cache: RVM
+    is by far the slowest column and does not change with our weights."""
+    digest = hashlib.sha1(f"{PACKAGE} {TEACHER_SIDE}".encode())
+    for a in (*images, *truths):
+        digest.update(np.ascontiguousarray(a).data)
+    path = home() / "cache" / f"portrait-rvm-iou-{digest.hexdigest()[:16]}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    scores = [iou(teacher_alpha(teacher, im), t) for im, t in zip(images, truths, strict=True)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(scores))
+    return scores
+
+
 def ours_mask(image: np.ndarray, model) -> np.ndarray:
     """The shipped path: 256 px letterbox, flip, guided-filter refinement."""
     return refine(image, predict_small(image, model, SIZE)[0])
@@ -286,7 +303,7 @@ def measure_kind(name: str, source: str, stems: list[str], images: list[np.ndarr
     kind = Kind(name, source, stems,
                 ours if ours is not None else scores(lambda im: ours_mask(im, model)),
                 mp if mp is not None else scores(lambda im: mediapipe_mask(interpreter, im)),
-                rvm if rvm is not None else scores(lambda im: teacher_alpha(teacher, im)))
+                rvm if rvm is not None else rvm_scores(images, truths, teacher))
     if old_model is not None:
         kind.old = scores(lambda im: ours_mask(im, old_model))
     sample = images[int(np.argmax([im.shape[0] * im.shape[1] for im in images]))]
@@ -370,10 +387,14 @@ def runs_table() -> str:
     """The lever runs recorded in docs/portrait_runs.jsonl, as a Markdown table."""
     path = DOCS / "portrait_runs.jsonl"
     rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-    return "\n".join(["| run | recipe | epoch kept | mIoU | worst IoU | shipped |",
-                      "|---|---|---|---|---|---|",
+    def full(r: dict) -> str:
+        return (f"{r['fullbody_miou']:.4f} (worst {r['fullbody_min_iou']:.4f})"
+                if "fullbody_miou" in r else "")
+
+    return "\n".join(["| run | recipe | epoch kept | mIoU | worst IoU | full-body mIoU | shipped |",
+                      "|---|---|---|---|---|---|---|",
                       *[f"| {r['run']} | {r['recipe']} | {r['epoch']} | {r['miou']:.4f} "
-                        f"| {r['min_iou']:.4f} | {'yes' if r['shipped'] else 'no'} |"
+                        f"| {r['min_iou']:.4f} | {full(r)} | {'yes' if r['shipped'] else 'no'} |"
                         for r in rows]])
 
 
@@ -429,7 +450,7 @@ def main() -> None:
     mp = [iou(mediapipe_mask(interpreter, im), t) for im, t in zip(images, truths, strict=True)]
     print(f"MediaPipe selfie segmenter: mIoU {np.mean(mp):.4f}")
     teacher = load_teacher("rvm")
-    rvm = [iou(teacher_alpha(teacher, im), t) for im, t in zip(images, truths, strict=True)]
+    rvm = rvm_scores(images, truths, teacher)
     print(f"RVM (pseudo-label teacher): mIoU {np.mean(rvm):.4f}")
     head = measure_kind("head and shoulders", f"human_seg validation, {len(val)} photos", val,
                         images, truths, model, interpreter, teacher, args.reps, ours=ours,
@@ -519,12 +540,22 @@ def main() -> None:
                      args.threads, old, goals, table)
 
 
-def training_summary() -> tuple[int, float]:
-    log = DOCS / "portrait_training_log.jsonl"
+def training_summary(name: str) -> tuple[int, float]:
+    log = DOCS / name
     if not log.exists():
         return 0, 0.0
     rows = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
     return len(rows), sum(r["seconds"] for r in rows)
+
+
+def finetune_text(recipe: dict) -> str:
+    """For a fine-tune, where its starting weights came from (the run that made them)."""
+    if not recipe.get("init"):
+        return ""
+    return ("A fine-tune: the starting weights are the 80-epoch run's (seed 0, 80 epochs at 256 "
+            "px from the ImageNet encoder, batch 8, one-cycle peak 0.002, epoch 65 kept; "
+            "`docs/portrait_training_log.jsonl`; shipped before this run), trained on as "
+            "follows.")
 
 
 def pseudo_text(count: int, rvm: list[float]) -> str:
@@ -561,7 +592,8 @@ def fullbody_text(recipe: dict) -> str:
 def write_model_card(checkpoint, per_size, mp, rvm, lat, size_mb, worst, halo_stem, ours_better,
                      threads, old, goals, table) -> None:
     metrics, config, recipe = checkpoint["metrics"], checkpoint["config"], checkpoint["recipe"]
-    epochs_run, seconds = training_summary()
+    log_name = FINETUNE_LOG if recipe.get("init") else "portrait_training_log.jsonl"
+    epochs_run, seconds = training_summary(log_name)
     bf16 = precision_text(recipe)
     ours = per_size[SIZE]["refined"]
     sizes = ", ".join(f"{s} px {np.mean(per_size[s]['refined']):.4f}" for s in per_size)
@@ -597,6 +629,7 @@ Validation: {len(checkpoint["validation_stems"])} photos drawn once with seed
 {fullbody_text(recipe)}
 
 ## Recipe (`lookalike train portrait`, `ml/training/portrait.py`)
+{finetune_text(recipe)}
 Seed {recipe["seed"]}; {recipe["epochs"]} epochs at {config["train_size"]} px, batch
 {recipe["batch"]}; AdamW (weight decay 1e-4), one-cycle learning rate peaking at
 {recipe["lr"]}; loss BCE + soft Dice; augmentation: one random affine per view (scale 0.6-1.5 of
@@ -605,7 +638,7 @@ brightness, contrast), 5% grey, 25% Gaussian blur, 20% noise{bf16}. Weights kept
 {epoch_kept(metrics, recipe)}; mIoU {metrics["validation_miou"]:.4f} there
 (float32 weights, {config["train_size"]} px, no refinement). Training took
 {seconds / 60:.0f} minutes on 2 CPU cores ({epochs_run} epochs; per-epoch log in
-`docs/portrait_training_log.jsonl`).
+`docs/{log_name}`).
 
 ## Metrics per kind of photo (full resolution, threshold 0.5)
 {KINDS_TEXT}
@@ -644,7 +677,8 @@ background around the hair). Right: ours (validation photo {halo_stem}).
 ## Runs (every lever tried, one at a time, from `docs/portrait_runs.jsonl`)
 Validation mIoU of the weights each training run kept (float32, {config["train_size"]} px,
 unrefined; the best epoch on this split up to the 80-epoch run, the final epoch from then on),
-including the runs that did not ship:
+and for runs that learnt from full bodies also on the full-body validation photos
+(clothing-co-parsing 0801-0900, same measure), including the runs that did not ship:
 
 {runs_table()}
 
