@@ -7,11 +7,12 @@
   (each domain's mean embedding subtracted; the means estimated on the other people of the set,
   5 folds over people, so a test person's sketch or photo never enters a mean).
 - k-shot among drawn characters (12 development characters of Sytwu's VTuber set, the first
-  30 drawings each; a second check on jonathonyan's 10 anime characters, never used to choose
-  anything): enrol k = 1, 3, 7 drawings per character at random (20 draws), name every other
-  drawing by its nearest character (best of its k); the plain engine as shipped (no face found:
-  wrong), the engine on drawn-mode faces, the colour descriptor, both together, and a learnt
-  within-character whitening (fitted on other characters only).
+  50 drawings each; a second check on jonathonyan's 10 anime characters, 10 each, never used to
+  choose anything): enrol k = 1, 3, 7 drawings per character at random (20 draws), name every
+  other drawing by its nearest character (best of its k). Drawn mode's colour descriptor on
+  every drawing, and a learnt within-character whitening (fitted on other characters only);
+  on the first 6 drawings of each development character also the plain engine as shipped (no
+  face found: wrong), the engine on drawn-mode faces, and colour + engine (CPU time).
 - Faces found on drawings, and false faces on images with no face (background squares of
   ../shared/data/human_seg photos, away from the person's mask, plus noise and solid images),
   for MTCNN as shipped, at lower thresholds, and drawn mode (``ml.faces.drawn``).
@@ -67,7 +68,7 @@ FETCH = {
               "--git-dir=DIR archive HEAD datasets/recognition | tar -x -C "
               "$LOOKALIKE_DRAWN_DATA/anime-recognition`",
 }
-PER_CHARACTER = {"development": 100, "second": 30}  # the first by file name (CPU time)
+PER_CHARACTER = {"development": 50, "second": 10}  # the first by file name (CPU time)
 SAMPLE = 6  # of the development ones, the first this many also go through MTCNN and the engine
 SAMPLE_KS = (1, 3)
 KS = (1, 3, 7)
@@ -75,11 +76,14 @@ DRAWS = 20
 FOLDS = 5
 # Final O-Net scores at which MTCNN at drawn-mode thresholds is also counted.
 SCORES = (0.9, 0.7)
-NO_FACE_PHOTOS = 30  # human_seg photos looked at for a background square
-NO_FACE_SYNTHETIC = 10  # noise and solid images each
+NO_FACE_PHOTOS = 20  # human_seg photos looked at for a background square
+NO_FACE_SYNTHETIC = 5  # noise and solid images each
 DLIB_WEIGHT = 0.5  # the engine's share when concatenated with the colour descriptor
 WHITEN_RIDGE = 0.1  # within-character whitening: ridge as a share of the mean eigenvalue
 GOALS = {"sketch": 0.90, 1: 0.80, 7: 0.95, "found": 0.95}
+# Before, as issue 28 measured it on main (quoted when this run did not measure it: --engine).
+ISSUE_BEFORE = {"1-shot": "7% among 20 characters for the engine on the whole crop (issue 28)",
+                "found": "5.5% of the 20 characters' crops (issue 28)"}
 DOCS_JSON = ROOT / "docs" / "data" / "domains.json"
 
 
@@ -332,7 +336,7 @@ SAMPLE_METHODS = ("engine as shipped (before)", "engine, drawn-mode face", "colo
                   "colour + engine")
 
 
-def character_kshot(sets: dict[str, dict[str, list[Path]]]) -> dict:
+def character_kshot(sets: dict[str, dict[str, list[Path]]], engine: bool) -> dict:
     results: dict = {}
     dev_colour = dev_labels = None
     for name, chars in sets.items():
@@ -342,7 +346,7 @@ def character_kshot(sets: dict[str, dict[str, list[Path]]]) -> dict:
         for i, (char, paths) in enumerate(chars.items()):
             records += cached_records(f"{name}-{char}", paths, False)
             labels += [i] * len(paths)
-            if name == "development":
+            if name == "development" and engine:
                 sample += cached_records(f"{name}-{char}", paths[:SAMPLE], True)
                 sample_labels += [i] * min(SAMPLE, len(paths))
         labels, sample_labels = np.array(labels), np.array(sample_labels)
@@ -507,17 +511,18 @@ def report(sk: dict, chars: dict, nf: dict, seconds: float) -> tuple[str, list[s
                    f"{k} {100 * v:.1f}%" for k, v in r["found, sample"].items()) + "."), ""]
         if name == "development":
             v1 = r["all"]["colour (drawn mode)"]
-            before = r["sample k-shot"]["engine as shipped (before)"]
+            before = (f"{r['sample k-shot']['engine as shipped (before)'][1]:.3f} 1-shot on the "
+                      "sample" if "sample k-shot" in r else ISSUE_BEFORE["1-shot"])
             for k in (1, 7):
                 goals.append(f"{k}-shot among development characters >= {GOALS[k]:.2f}: "
                              f"{v1[k]:.3f} with the colour descriptor, nothing fitted "
-                             f"({met(v1[k] >= GOALS[k])}; before: {before[1]:.3f} 1-shot on "
-                             "the sample)")
+                             f"({met(v1[k] >= GOALS[k])}; before: {before})")
             v = r["found, all"]
+            shipped = (f"{100 * r['found, sample']['MTCNN as shipped']:.1f}% on the sample"
+                       if "found, sample" in r else ISSUE_BEFORE["found"])
             goals.append(f"drawn faces found in >= {100 * GOALS['found']:.0f}% of face crops: "
                          f"{100 * v:.1f}% in drawn mode ({met(v >= GOALS['found'])}; MTCNN as "
-                         f"shipped {100 * r['found, sample']['MTCNN as shipped']:.1f}% on the "
-                         "sample)")
+                         f"shipped: {shipped})")
         else:
             v1 = r["all"]["colour (drawn mode)"]
             goals.append(f"second check ({r['characters']} other characters, never tuned on): "
@@ -549,14 +554,17 @@ def main() -> None:
                         help="write docs/benchmarks.md's section and docs/data/domains.json")
     parser.add_argument("--parts", nargs="+", default=["sketch", "characters", "no-face"],
                         choices=("sketch", "characters", "no-face"))
+    parser.add_argument("--engine", action="store_true",
+                        help=f"also the engine's methods on the first {SAMPLE} drawings of "
+                        "each development character (MTCNN and dlib on each: CPU time)")
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(1)  # faster than 2 on a shared 2-core machine
     start = time.time()
     sk, sketch_vecs = sketch_photo() if "sketch" in args.parts else ({}, {})
-    chars = (character_kshot({"development": characters(), "second": second_characters()})
-             if "characters" in args.parts else {})
+    chars = (character_kshot({"development": characters(), "second": second_characters()},
+                             args.engine) if "characters" in args.parts else {})
     nf = false_faces() if "no-face" in args.parts else {}
     text, goals = report(sk, chars, nf, time.time() - start)
     print(text)
