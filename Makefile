@@ -5,7 +5,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check
 STAMP  := $(VENV)/.installed
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: install weights run test test-fast lint train-emotion train-portrait bench bench-faces bench-lfw bench-identification bench-index bench-emotion bench-kshot bench-portrait bench-stability bench-kinship clean
+.PHONY: install weights run test test-fast lint train-emotion train-portrait bench bench-faces bench-lfw bench-identification bench-index bench-emotion bench-kshot bench-portrait bench-stability bench-kinship bench-domains clean
 
 install: $(STAMP) weights
 
@@ -77,6 +77,13 @@ bench-kshot: install
 # distance and face_recognition; skips a data set that is not on disk and says how to fetch it.
 bench-kinship: install
 	$(PY) -m bench.kinship
+
+# Sketches, drawings and animated characters beside the plain engine (issue 28's development
+# sets in $LOOKALIKE_DRAWN_DATA, default ~/.cache/lookalike/drawn; a set not on disk is skipped
+# with how to fetch it). --write: docs/benchmarks.md, docs/data/domains.json and the learnt
+# sketch/photo means ml/faces/sketch_means.npz.
+bench-domains: install
+	$(PY) -m bench.domains --write
 
 # Retrain the shipped emotion CNN: 40 epochs (width 32, mixup, bf16, 30% learnt from face-api on
 # the faces it labels right), 1.65 hours on 2 CPU cores (stopped? the same command + `--resume`);
