@@ -1,5 +1,5 @@
-// Lookalike's own-people pages (an ES module): gallery forms, and the identify / screen-time
-// result pages, drawn once the shared progress component (job.js) has the finished job.
+// Lookalike's own-people pages (an ES module): gallery forms, and the enrolment, identify and
+// screen-time result pages, drawn once the shared progress component (job.js) has the finished job.
 import {checkSizes, el, trackJob} from "./job.js";
 
 function setupPeopleForm(form) {
@@ -107,13 +107,21 @@ function renderScreentime(root, result) {
   ]));
 }
 
+function renderEnrol(root, result) {
+  root.append(el("p", {class: "summary", id: "enrolled", text: result.message}));
+  if (!result.after) return;  // the gallery was deleted since
+  root.append(el("p", {class: "actions"}, [
+    el("a", {class: "button", href: result.after.page_url, text: `Open ${result.after.name}`})]));
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   for (const form of document.querySelectorAll("form.people-form-upload")) setupPeopleForm(form);
   for (const form of document.querySelectorAll("form[data-confirm]")) setupConfirm(form);
   const job = document.getElementById("job");
-  if (job && ["identify", "screentime"].includes(job.dataset.kind)) {
+  if (job && ["enrol", "identify", "screentime"].includes(job.dataset.kind)) {
     trackJob(job, (results, status) => {
       if (status.kind === "screentime") renderScreentime(results, status.result);
+      else if (status.kind === "enrol") renderEnrol(results, status.result);
       else renderIdentify(results, status.result);
     });
   }

@@ -30,6 +30,7 @@ from tests.webapp.support import (
     csrf_token,
     free_port,
     sign_up,
+    wait_done,
 )
 from webapp import create_app
 from webapp.core import jobs
@@ -116,9 +117,9 @@ def api_key(client, name: str = "script") -> str:
 # -- accounts, keys and ownership, on SQLite and PostgreSQL ----------------------------------
 
 
-def test_accounts_keys_and_private_galleries(tmp_path, web_gallery, database):
-    app = create_app({"DATA_DIR": tmp_path / "data", "GALLERY": web_gallery, "QUEUE": "cpu",
-                      "TESTING": True, "DATABASE_URL": database})
+def test_accounts_keys_and_private_galleries(embedded_stack, database):
+    """(With the embedded stack's real worker: a gallery is made by an enrolment job.)"""
+    app = embedded_stack.app(DATABASE_URL=database)
     name = f"family-{uuid.uuid4().hex[:6]}"
     try:
         visitor = app.test_client()
@@ -143,7 +144,10 @@ def test_accounts_keys_and_private_galleries(tmp_path, web_gallery, database):
         assert keyed.get("/api/v1/account", headers=auth).get_json()["username"] == "bob"
         made = keyed.post("/api/v1/galleries", headers=auth, data={
             "name": name, "person": "Tony Blair", "photos": photos("Tony_Blair")})
-        assert made.status_code == 201, made.get_json()
+        assert made.status_code == 202, made.get_json()
+        status = wait_done(bob, made.get_json()["status_url"])  # the key's job is bob's
+        assert status["status"] == "done", status
+        assert alice.get(made.get_json()["status_url"]).status_code == 404
         assert gallery_path(f"{bob_id}@{name}").is_symlink()
         for wrong in (f"Bearer {key}x", "Bearer lk_nothing", "Basic Ym9iOnB3", "Bearer"):
             refused = keyed.get("/api/v1/account", headers={"Authorization": wrong})
@@ -173,7 +177,8 @@ def test_accounts_keys_and_private_galleries(tmp_path, web_gallery, database):
         # ... and alice may have a gallery of the same name: names clash only within a user.
         same = alice.post("/api/v1/galleries", data={
             "name": name, "person": "Colin Powell", "photos": photos("Colin_Powell")})
-        assert same.status_code == 201, same.get_json()
+        assert same.status_code == 202, same.get_json()
+        assert wait_done(alice, same.get_json()["status_url"])["status"] == "done"
         assert [p["name"] for p in bob.get(f"/api/v1/galleries/{name}").get_json()["people"]] \
             == ["Tony Blair"]
 

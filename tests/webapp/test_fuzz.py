@@ -56,6 +56,7 @@ def fuzzed(tmp_path_factory, web_gallery):
             accounts.select(accounts.User).where(accounts.User.username == "fuzzer"))
         user = user or accounts.create_user("fuzzer", "fuzzer password")
         key = accounts.create_key(user, "schemathesis")
+        owner = user.owner_id  # its galleries are stored as OWNER@name
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{httpd.server_port}"
@@ -63,7 +64,7 @@ def fuzzed(tmp_path_factory, web_gallery):
     httpd.shutdown()
     stack.stop()
     for stored in list_galleries():
-        if stored.startswith("fuzzer@"):
+        if stored.startswith(f"{owner}@"):  # made by its enrolment jobs
             delete_gallery(stored)
 
 

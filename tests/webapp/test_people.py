@@ -1,5 +1,7 @@
 """Issue 7 in the web app: own galleries, identify and screen time, through the JSON API, real
 Celery workers (the embedded default, plus the ``video`` queue's own worker) and a browser.
+Enrolling people (a new gallery, a person added) is a job run by the worker; what needs no model
+is refused in the request.
 
 Real models, real LFW photos, a generated clip with known screen time; nothing is mocked.
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+import stat
 import time
 import uuid
 from pathlib import Path
@@ -63,16 +66,44 @@ def cast_name():
         shutil.rmtree(version, ignore_errors=True)
 
 
+def enrolled(client, response, outcome: str = "done") -> dict:
+    """The enrolment job a 202 answer queued, once the worker has finished it."""
+    assert response.status_code == 202, response.get_json()
+    assert response.headers["Location"] == response.get_json()["status_url"]
+    status = wait_done(client, response.get_json()["status_url"], timeout=180)
+    assert status["status"] == outcome, status
+    assert status["kind"] == "enrol"
+    return status
+
+
 def create_cast(client, name: str) -> dict:
-    """The cast gallery as a user makes it: create with the first person, add the others."""
-    made = client.post("/api/v1/galleries", data={"name": name, "person": "Tony Blair",
-                                                  "photos": photos("Tony_Blair")})
-    assert made.status_code == 201, made.get_json()
+    """The cast gallery as a user makes it: create with the first person, add the others; the
+    last job's result."""
+    enrolled(client, client.post("/api/v1/galleries", data={
+        "name": name, "person": "Tony Blair", "photos": photos("Tony_Blair")}))
     for person in CAST[1:]:
-        added = client.post(f"/api/v1/galleries/{name}/people",
-                            data={"name": person.replace("_", " "), "photos": photos(person)})
-        assert added.status_code == 201, added.get_json()
-    return added.get_json()
+        added = enrolled(client, client.post(f"/api/v1/galleries/{name}/people", data={
+            "name": person.replace("_", " "), "photos": photos(person)}))
+    return added["result"]
+
+
+@pytest.fixture
+def member(embedded_stack):
+    """A signed-in client of an app served by the embedded stack's real worker."""
+    return sign_up(embedded_stack.app().test_client())
+
+
+def no_jobs(app) -> bool:
+    root = Path(app.config["DATA_DIR"]) / "jobs"
+    return not root.exists() or not list(root.iterdir())
+
+
+def sky() -> io.BytesIO:
+    """A photo with no face in it."""
+    blank = io.BytesIO()
+    Image.new("RGB", (200, 200), (90, 120, 160)).save(blank, "JPEG")
+    blank.seek(0)
+    return blank
 
 
 @pytest.fixture(scope="module")
@@ -103,17 +134,20 @@ def video_worker(embedded_stack):
         embedded_stack.kill(process)
 
 
-# -- galleries, in the request ---------------------------------------------------------------
+# -- galleries: enrolment by the worker, the rest in the request -----------------------------
 
 
-def test_gallery_lifecycle_through_the_api(client, app, cast_name):
-    info = create_cast(client, cast_name)
+def test_gallery_lifecycle_through_the_api(member, embedded_stack, cast_name):
+    client = member
+    result = create_cast(client, cast_name)
+    info = result["after"]
+    assert result["message"] == "Added Serena Williams from 3 of 3 photos."
     assert info["name"] == cast_name and not info["protected"]
     assert [p["name"] for p in info["people"]] == ["Colin Powell", "Serena Williams",
                                                    "Tony Blair"]
     assert all(p["photos"] == len(ENROL) for p in info["people"])
-    assert info["added"] == {"person": "Serena Williams", "photos": 3, "used": 3, "no_face": [],
-                             "unreadable": [], "several_faces": []}
+    assert result["added"] == {"person": "Serena Williams", "photos": 3, "used": 3,
+                               "no_face": [], "unreadable": [], "several_faces": []}
     thumb = client.get(info["people"][0]["photo_url"])
     assert thumb.status_code == 200 and thumb.mimetype == "image/jpeg"
 
@@ -121,13 +155,12 @@ def test_gallery_lifecycle_through_the_api(client, app, cast_name):
     mine = next(g for g in listed if g["name"] == cast_name)
     assert mine["count"] == 3 and len(mine["preview"]) == 3
     assert client.get(mine["url"]).get_json()["people"] == info["people"]
-    assert not list((app.config["DATA_DIR"] / "enrol").iterdir())  # staged photos are gone
+    assert not list((embedded_stack.data_dir / "enrol").iterdir())  # staged photos are gone
 
     # More photos of someone already there are merged by name.
-    more = client.post(f"/api/v1/galleries/{cast_name}/people",
-                       data={"name": "tony  blair", "photos": photos("Tony_Blair", [5])})
-    assert more.status_code == 201
-    blair = next(p for p in more.get_json()["people"] if p["key"] == "tony_blair")
+    more = enrolled(client, client.post(f"/api/v1/galleries/{cast_name}/people", data={
+        "name": "tony  blair", "photos": photos("Tony_Blair", [5])}))["result"]
+    blair = next(p for p in more["after"]["people"] if p["key"] == "tony_blair")
     assert blair["photos"] == len(ENROL) + 1
 
     assert client.delete(f"/api/v1/galleries/{cast_name}/people/Colin Powell").status_code == 204
@@ -150,24 +183,26 @@ def test_gallery_lifecycle_through_the_api(client, app, cast_name):
     ({"name": "ok-name", "person": "../../x"}, 400, "give the person a name"),
     ({"name": "ok-name", "person": "A B", "photos": []}, 400, "at least one photo"),
     ({"name": "ok-name", "person": "A B", "photos": "text"}, 400, "not an image"),
-    ({"name": "ok-name", "person": "A B", "photos": "noface"}, 400, "no face was found"),
+    ({"name": "ok-name", "person": "A B", "photos": "21"}, 400, "at most 20 photos"),
+    ({"name": "n" * 41, "person": "A B"}, 400, "name the gallery with 1-40"),
+    ({"name": "ok-name", "person": "A" * 61}, 400, "a name of up to 60"),
+    ({"name": "ok-name", "person": ""}, 400, "give the person a name"),
     ({"name": "celebrities", "person": "A B"}, 409, "already exists"),
 ])
-def test_gallery_bad_input_is_a_clear_4xx(client, form, status, words, tmp_path):
+def test_gallery_bad_input_is_a_clear_4xx(client, app, form, status, words, tmp_path):
+    """What needs no model is judged in the request: a 4xx at once, and no job."""
     form = dict(form)
     if form.get("photos") == "text":
         form["photos"] = [(io.BytesIO(b"not a photo"), "x.jpg")]
-    elif form.get("photos") == "noface":
-        blank = io.BytesIO()
-        Image.new("RGB", (200, 200), (90, 120, 160)).save(blank, "JPEG")
-        blank.seek(0)
-        form["photos"] = [(blank, "sky.jpg")]
+    elif form.get("photos") == "21":
+        form["photos"] = photos("Tony_Blair", range(1, 22))
     elif "photos" not in form:
         form["photos"] = photos("Tony_Blair", [2])
     response = client.post("/api/v1/galleries", data=form)
     assert response.status_code == status, response.get_json()
     assert words in response.get_json()["error"]
     assert not gallery_path(f"{owner_id(client)}@ok-name").exists()
+    assert no_jobs(app)
 
 
 def test_built_in_galleries_are_refused(client, app, web_gallery):
@@ -214,6 +249,98 @@ def csrf(client) -> str:
 def test_page_forms_need_the_csrf_token(client, web_gallery):
     response = client.post("/galleries", data={"name": "x", "person": "A B"})
     assert response.status_code == 400 and b"CSRF" in response.data
+
+
+def test_enrolment_is_a_job_and_identify_then_finds_the_person(member, cast_name):
+    """Creating a gallery answers 202 at once; the worker enrols the person (stage by stage);
+    the result is what the synchronous answer was; identify then names that person."""
+    client = member
+    queued = client.post("/api/v1/galleries", data={
+        "name": cast_name, "person": "Serena Williams", "photos": photos("Serena_Williams")})
+    assert queued.status_code == 202, queued.get_json()
+    body = queued.get_json()
+    assert body["page_url"] == f"/galleries/jobs/{body['job']}"
+    page = client.get(body["page_url"])
+    assert page.status_code == 200 and b'data-kind="enrol"' in page.data
+    assert page.headers["Cache-Control"] == "private, no-store"
+    status = enrolled(client, queued)
+    assert status["stages"] == ["faces", "gallery"]
+    result = status["result"]
+    assert result["added"] == {"person": "Serena Williams", "photos": 3, "used": 3,
+                               "no_face": [], "unreadable": [], "several_faces": []}
+    assert result["message"] == (f"Added Serena Williams from 3 of 3 photos. Gallery "
+                                 f"'{cast_name}' is ready.")
+    assert [p["name"] for p in result["after"]["people"]] == ["Serena Williams"]
+    assert result["after"]["page_url"] == f"/galleries/{cast_name}"
+    job = Path(client.application.config["DATA_DIR"]) / "jobs" / body["job"]
+    assert not list(job.glob("input-*"))  # the photos are gone once the gallery is written
+    version = gallery_path(f"{owner_id(client)}@{cast_name}").resolve()
+    assert stat.S_IMODE(version.stat().st_mode) == 0o700  # written by the worker, privately
+    assert {stat.S_IMODE(p.stat().st_mode) for p in version.rglob("*") if p.is_file()} == {0o600}
+
+    named = client.post("/api/v1/identify", data={
+        "image": (open(lfw("Serena_Williams", 1), "rb"), "photo.jpg"), "gallery": cast_name})
+    found = wait_done(client, named.get_json()["status_url"])
+    assert found["status"] == "done", found
+    assert [(f["name"], f["known"]) for f in found["result"]["faces"]] == [
+        ("Serena Williams", True)]
+
+
+def test_a_photo_with_no_face_is_named_in_the_job(member, cast_name):
+    """No face in any photo: the job fails and says which photo; a faceless photo among good
+    ones is listed in the result; the gallery is never made from nothing."""
+    client = member
+    failed = enrolled(client, client.post("/api/v1/galleries", data={
+        "name": cast_name, "person": "Tony Blair", "photos": [(sky(), "sky.jpg")]}), "failed")
+    assert failed["error"] == ("no face was found in the photo sky.jpg of Tony Blair: the "
+                               f"gallery '{cast_name}' was not created")
+    assert not gallery_path(f"{owner_id(client)}@{cast_name}").is_symlink()
+
+    enrolled(client, client.post("/api/v1/galleries", data={
+        "name": cast_name, "person": "Tony Blair", "photos": photos("Tony_Blair", [2])}))
+    mixed = enrolled(client, client.post(f"/api/v1/galleries/{cast_name}/people", data={
+        "name": "Colin Powell", "photos": [*photos("Colin_Powell", [2]), (sky(), "sky.jpg")]}))
+    assert mixed["result"]["added"]["no_face"] == ["sky.jpg"]
+    assert mixed["result"]["message"] == \
+        "Added Colin Powell from 1 of 2 photos. No face in: sky.jpg."
+    nobody = enrolled(client, client.post(f"/api/v1/galleries/{cast_name}/people", data={
+        "name": "Hugo Chavez", "photos": [(sky(), "blue.jpg"), (sky(), "sky.jpg")]}), "failed")
+    assert nobody["error"] == ("no face was found in any photo (blue.jpg, sky.jpg) of Hugo "
+                               "Chavez: nobody was added")
+    people = client.get(f"/api/v1/galleries/{cast_name}").get_json()["people"]
+    assert [p["name"] for p in people] == ["Colin Powell", "Tony Blair"]
+
+
+def test_another_account_cannot_enrol_into_or_see_a_gallery(embedded_stack, cast_name):
+    app = embedded_stack.app()
+    alice, bob = sign_up(app.test_client(), "alice"), sign_up(app.test_client(), "bob")
+    made = enrolled(alice, alice.post("/api/v1/galleries", data={
+        "name": cast_name, "person": "Tony Blair", "photos": photos("Tony_Blair", [2])}))
+    jobs_before = sorted((embedded_stack.data_dir / "jobs").iterdir())
+
+    into = bob.post(f"/api/v1/galleries/{cast_name}/people", data={
+        "name": "Colin Powell", "photos": photos("Colin_Powell", [2])})
+    assert into.status_code == 404 and into.get_json()["error"] == f"no gallery named '{cast_name}'"
+    page = bob.post(f"/galleries/{cast_name}/people", data={
+        "csrf_token": csrf(bob), "name": "Colin Powell", "photos": photos("Colin_Powell", [2])})
+    assert page.status_code == 404
+    assert sorted((embedded_stack.data_dir / "jobs").iterdir()) == jobs_before  # nothing queued
+    assert bob.get(f"/api/v1/galleries/{cast_name}").status_code == 404
+    assert bob.get(f"/api/v1/jobs/{made['job']}").status_code == 404  # nor alice's enrolment
+    assert bob.get(f"/galleries/jobs/{made['job']}").status_code == 404
+    listed = bob.get("/api/v1/galleries").get_json()["galleries"]
+    assert cast_name not in [g["name"] for g in listed]
+    visitor = app.test_client().post(f"/api/v1/galleries/{cast_name}/people", data={
+        "name": "Colin Powell", "photos": photos("Colin_Powell", [2])})
+    assert visitor.status_code == 401
+
+    # bob's own gallery of that name is his; alice's stays as it was
+    enrolled(bob, bob.post("/api/v1/galleries", data={
+        "name": cast_name, "person": "Colin Powell", "photos": photos("Colin_Powell", [2])}))
+    assert [p["name"] for p in alice.get(f"/api/v1/galleries/{cast_name}").get_json()["people"]] \
+        == ["Tony Blair"]
+    assert alice.get(f"/api/v1/jobs/{made['job']}").headers["Cache-Control"] == \
+        "private, no-store"
 
 
 # -- videos are checked in the request -------------------------------------------------------
@@ -381,13 +508,28 @@ def test_people_pages_in_a_browser(server, browser, video_worker, clip, cast_nam
     page.fill("input[name=person]", "Tony Blair")
     page.set_input_files("input[name=photos]", [str(lfw("Tony_Blair", n)) for n in ENROL])
     page.click("text=Create the gallery")
-    page.wait_for_selector(".flash")
-    assert "Added Tony Blair from 3 of 3 photos" in page.locator(".flash").inner_text()
+    page.wait_for_selector("#enrolled", timeout=90_000)  # the job's page, once the worker is done
+    assert "/galleries/jobs/" in page.url
+    assert page.locator("#enrolled").inner_text() == (
+        f"Added Tony Blair from 3 of 3 photos. Gallery '{cast_name}' is ready.")
+    shot(page, "people-enrolled-desktop")
     for person in CAST[1:]:
+        page.click(f"text=Open {cast_name}")
         page.fill("input[name=name]", person.replace("_", " "))
         page.set_input_files("input[name=photos]", [str(lfw(person, n)) for n in ENROL])
         page.click("button:text-is('Add')")
-        page.wait_for_selector(f".flash:has-text('Added {person.replace('_', ' ')}')")
+        page.wait_for_selector(f"#enrolled:has-text('Added {person.replace('_', ' ')}')",
+                               timeout=90_000)
+    page.click(f"text=Open {cast_name}")
+    blank = tmp_path / "sky.jpg"  # no face: the job's page says so, naming the photo
+    blank.write_bytes(sky().getvalue())
+    page.fill("input[name=name]", "Nobody Here")
+    page.set_input_files("input[name=photos]", [str(blank)])
+    page.click("button:text-is('Add')")
+    page.wait_for_selector("#job-error", state="visible", timeout=90_000)
+    assert page.locator("#job-error").inner_text() == (
+        "no face was found in the photo sky.jpg of Nobody Here: nobody was added")
+    page.click(f"text=Back to {cast_name}")
     assert page.locator(".people-grid .person img").count() == 3
     page.wait_for_load_state("networkidle")
     shot(page, "people-gallery-desktop")

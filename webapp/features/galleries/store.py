@@ -3,25 +3,23 @@ delete it.
 
 Galleries are the CLI's (``ml.galleries.build`` build/add/remove): the same versioned folders
 under ``$LOOKALIKE_HOME/galleries``, usable at once by ``lookalike identify --gallery NAME``.
-Uploaded photos are checked like every upload (``webapp.uploads``), written under
-``DATA_DIR/enrol/<random>/<Person_Name>/photo-N.ext`` (the layout ``build``/``add`` read; the
-user's file names are never part of a path) and removed as soon as the gallery is written.
 
-Enrolling a few photos takes about a second on a CPU, so it runs in the request and the person
-is listed at once. ``ml.galleries.build`` (torch, the detector and embedder) is imported by the
-first edit, not with the app: a web process that nobody enrols with never loads a model. Every
-change goes through ``ml.galleries`` under the gallery's one write lock (``gallery_lock``),
-which the CLI and every web process take too: two edits never write versions over each other,
-and a check (the name is free, the person is not the last) holds until the change is written.
-The default gallery (and the one the lookalike pages use) cannot be changed from here.
+Enrolling (a new gallery with its first person, a person added) finds and embeds faces, so it is
+a job (kind ``enrol``, ``tasks.py``): the request judges everything that needs no model (the
+names, the photos decode, the gallery is the user's and may change, at most
+``MAX_GALLERY_PHOTOS``) and answers at once with a clear 4xx; the photos become the job's
+inputs (never under the user's file names) and the worker writes the gallery. The web process
+never loads a model for it. Every change goes through ``ml.galleries`` under the gallery's one
+write lock (``gallery_lock``), which the CLI, every web process and the workers take: two edits
+never write versions over each other, and a check (the name is free, the person is not the last)
+holds until the change is written. The default gallery (and the one the lookalike pages use)
+cannot be changed from here.
 """
 
 from __future__ import annotations
 
 import io
 import re
-import secrets
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,18 +28,13 @@ from flask import current_app
 from PIL import Image
 from werkzeug.datastructures import FileStorage
 
-from ml.errors import GalleryBuilding, NoFaces
-from ml.galleries.store import (
-    delete_gallery,
-    display_name,
-    gallery_lock,
-    gallery_path,
-    owned_name,
-    person_key,
-)
+from ml.errors import GalleryBuilding
+from ml.galleries.store import delete_gallery, gallery_lock, gallery_path, owned_name, person_key
 from webapp.core.accounts import current_owner
 from webapp.core.errors import UserError
 from webapp.core.galleries import describe, protected, stored_name
+from webapp.core.jobs import Job
+from webapp.core.kinds import enqueue
 from webapp.core.uploads import check_image
 
 # Gallery names made here: no dots (a dot would make "family" and "family.old" share
@@ -125,75 +118,31 @@ def locked(stored: str, name: str) -> Iterator[None]:
                         "again in a minute", 503) from None
 
 
-@contextmanager
-def staged(folder: str, photos: list[tuple[bytes, str, str]]) -> Iterator[tuple[Path, dict]]:
-    """The photos as ``<tmp>/<folder>/photo-N.ext`` (what build/add read); removed after."""
-    root = Path(current_app.config["DATA_DIR"]) / "enrol" / secrets.token_hex(8)
-    person = root / folder
-    person.mkdir(parents=True)
-    labels = {}
-    try:
-        for n, (data, suffix, label) in enumerate(photos, 1):
-            path = person / f"photo-{n}{suffix}"
-            path.write_bytes(data)
-            labels[str(path)] = label
-        yield root, labels
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def enrolment(person: str, labels: dict[str, str], report: dict) -> dict:
-    """What became of the uploaded photos, from the gallery report (which lists sources)."""
-    def ours(items: list[str]) -> list[str]:
-        found = []
-        for item in items:
-            for path, label in labels.items():
-                if item.startswith(path):
-                    found.append(label)
-        return found
-
-    no_face = ours(report.get("no_face", []))
-    unreadable = ours(report.get("unreadable", []))
-    used = len(labels) - len(no_face) - len(unreadable)
-    if used <= 0:
-        raise UserError(f"no face was found in any photo of {person}: nobody was added")
-    return {"person": person, "photos": len(labels), "used": used, "no_face": no_face,
-            "unreadable": unreadable, "several_faces": ours(report.get("ambiguous", []))}
-
-
-def create(name: str, person: str, files: list[FileStorage]) -> dict:
-    """A new gallery holding its first person (a gallery cannot be empty)."""
-    from ml.galleries.build import build  # (loads the models: module docstring)
-
+def create(name: str, person: str, files: list[FileStorage]) -> Job:
+    """Queue a new gallery holding its first person (a gallery cannot be empty); everything
+    that needs no model is judged here (a clear 4xx), the faces in the worker."""
     stored = new_name(name)
     folder = person_folder(person)
     photos = read_photos(files)
-    with locked(stored, name):
-        if gallery_path(stored).is_symlink():
-            raise UserError(f"a gallery named '{name}' already exists", 409)
-        with staged(folder, photos) as (root, labels):
-            try:
-                data = build(stored, [root])
-            except NoFaces:  # no face in any photo: build writes nothing
-                raise UserError(f"no face was found in any photo of {display_name(folder)}: "
-                                  "the gallery was not created") from None
-            summary = enrolment(display_name(folder), labels, data.report)
-    return {**describe(name), "added": summary}
+    if gallery_path(stored).is_symlink():
+        raise UserError(f"a gallery named '{name}' already exists", 409)
+    return queue(stored, folder, photos, create=True)
 
 
-def add_person(name: str, person: str, files: list[FileStorage]) -> dict:
-    """Add a person (or more photos of someone already there, matched by name)."""
-    from ml.galleries.build import add  # (loads the models: module docstring)
-
+def add_person(name: str, person: str, files: list[FileStorage]) -> Job:
+    """Queue adding a person (or more photos of someone already there, matched by name)."""
     stored = editable(name)
     folder = person_folder(person)
-    photos = read_photos(files)
-    with locked(stored, name):
-        editable(name)  # deleted while we waited
-        with staged(folder, photos) as (root, labels):
-            report = add(stored, [root]).report
-            summary = enrolment(display_name(folder), labels, report)
-    return {**describe(name), "added": summary}
+    return queue(stored, folder, read_photos(files), create=False)
+
+
+def queue(stored: str, folder: str, photos: list[tuple[bytes, str, str]], create: bool) -> Job:
+    """The enrolment job (``tasks.enrol``): the photos as its inputs, what it needs to name
+    them again (suffix, the user's file name for messages) as its options."""
+    return enqueue("enrol", [data for data, _, _ in photos], {
+        "gallery": stored, "person": folder, "create": create,
+        "suffixes": [suffix for _, suffix, _ in photos],
+        "labels": [label for _, _, label in photos]})
 
 
 def remove_person(name: str, person: str) -> str:

@@ -1,13 +1,19 @@
 """Your people: the galleries pages (``/galleries``, ``/galleries/NAME``) and their JSON API
-(``/api/v1/galleries``...): list, create, see, add people, remove people, delete."""
+(``/api/v1/galleries``...): list, create, see, add people, remove people, delete. Creating a
+gallery and adding a person are jobs (kind ``enrol``): the form goes to the job's page
+(``/galleries/jobs/JOB``), the API answers 202 with its status URL."""
 
 from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 
+from webapp.core import jobs
 from webapp.core.accounts import require_account
+from webapp.core.api import queued
 from webapp.core.errors import UserError
-from webapp.core.galleries import describe, listing
+from webapp.core.galleries import describe, listing, shown_name
+from webapp.core.kinds import FileUrl
+from webapp.core.pages import kind_page
 from webapp.core.status import thumbnail_url
 from webapp.features.galleries import store
 
@@ -44,6 +50,21 @@ def form(error: str | None, status: int = 200):
                            galleries=[gallery_urls(g) for g in listing()]), status
 
 
+def result_urls(job: jobs.Job, result: dict, file_url: FileUrl) -> dict:
+    """What the synchronous answer was, under names no other kind's result uses: ``after``, the
+    gallery as it is now (None once deleted), with its URLs; ``added``, what became of the
+    photos; ``message``, that in words."""
+    name = shown_name(result["gallery"])
+    try:
+        after = gallery_urls(describe(name))
+    except UserError:  # deleted since
+        after = None
+    message = added_message(result["added"])
+    if result["created"]:
+        message += f" Gallery '{name}' is ready."
+    return {"after": after, "added": result["added"], "message": message}
+
+
 def added_message(added: dict) -> str:
     text = f"Added {added['person']} from {added['used']} of {added['photos']} photos."
     if added["no_face"]:
@@ -64,10 +85,14 @@ def galleries_page():
 
 @bp.post("/galleries")
 def create():
-    info = store.create(request.form.get("name", ""), request.form.get("person", ""),
-                        request.files.getlist("photos"))
-    flash(added_message(info["added"]) + f" Gallery '{info['name']}' is ready.")
-    return redirect(url_for("galleries.gallery", gallery=info["name"]), 303)
+    job = store.create(request.form.get("name", ""), request.form.get("person", ""),
+                       request.files.getlist("photos"))
+    return redirect(url_for("galleries.enrol_job", job_id=job.id), 303)
+
+
+@bp.get("/galleries/jobs/<job_id>")
+def enrol_job(job_id: str):
+    return kind_page(job_id, "enrol")
 
 
 @bp.get("/galleries/<gallery>")
@@ -77,10 +102,9 @@ def gallery(gallery: str):
 
 @bp.post("/galleries/<gallery>/people")
 def add_person(gallery: str):
-    info = store.add_person(gallery, request.form.get("name", ""),
-                            request.files.getlist("photos"))
-    flash(added_message(info["added"]))
-    return redirect(url_for("galleries.gallery", gallery=gallery), 303)
+    job = store.add_person(gallery, request.form.get("name", ""),
+                           request.files.getlist("photos"))
+    return redirect(url_for("galleries.enrol_job", job_id=job.id), 303)
 
 
 @bp.post("/galleries/<gallery>/people/<person>/delete")
@@ -107,10 +131,8 @@ def list_all():
 
 @api_bp.post("/galleries")
 def create_gallery():
-    info = store.create(request.form.get("name", ""), request.form.get("person", ""),
-                        request.files.getlist("photos"))
-    url = url_for("galleries_api.gallery", gallery=info["name"])
-    return jsonify(gallery_urls(info)), 201, {"Location": url}
+    return queued(store.create(request.form.get("name", ""), request.form.get("person", ""),
+                               request.files.getlist("photos")), "galleries.enrol_job")
 
 
 @api_bp.get("/galleries/<gallery>", endpoint="gallery")
@@ -126,9 +148,8 @@ def gallery_delete(gallery: str):
 
 @api_bp.post("/galleries/<gallery>/people")
 def people_add(gallery: str):
-    info = store.add_person(gallery, request.form.get("name", ""),
-                            request.files.getlist("photos"))
-    return jsonify(gallery_urls(info)), 201
+    return queued(store.add_person(gallery, request.form.get("name", ""),
+                                   request.files.getlist("photos")), "galleries.enrol_job")
 
 
 @api_bp.delete("/galleries/<gallery>/people/<person>")
