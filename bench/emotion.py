@@ -111,7 +111,8 @@ DOCS = ROOT / "docs"
 # shipped after it, each until the next one.
 PREVIOUS = (("5176c8ee33feb08e76f65f5ecca7428c61097d10", "24 epochs, the first shipped"),
             ("dc60d712df57ff0dae5062874809551f662b133c", "36 epochs + mixup, shipped next"),
-            ("9b5e2e255730a2042c6d7883f068a385ab4826c0", "wider 40 epochs, shipped next"))
+            ("9b5e2e255730a2042c6d7883f068a385ab4826c0", "wider 40 epochs, shipped next"),
+            ("9b0d0eda9a2f6ec911a6651dd9a82ef3ff7f86ae", "distilled from face-api, shipped next"))
 FIRST_RECIPE = {"epochs": 24, "batch": 128, "lr": 0.1, "seed": 0, "mixup": 0.0}  # not saved then
 GOAL_FER, GOAL_CK, GOAL_CLASS, GOAL_MS = 0.71, 0.85, 0.45, 15.0
 GOAL_WILD, GOAL_WILD_CLASS = 0.75, 0.60  # issue 27: our half of the in-the-wild photos
