@@ -5,7 +5,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check
 STAMP  := $(VENV)/.installed
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: install weights run test test-fast lint train-emotion train-portrait bench bench-faces bench-lfw bench-identification bench-index bench-emotion bench-kshot bench-portrait bench-stability bench-kinship bench-domains clean
+.PHONY: install weights run test test-fast lint train-emotion train-emotion-ferplus train-portrait bench bench-faces bench-lfw bench-identification bench-index bench-emotion bench-kshot bench-portrait bench-stability bench-kinship bench-domains clean
 
 install: $(STAMP) weights
 
@@ -85,13 +85,21 @@ bench-kinship: install
 bench-domains: install
 	$(PY) -m bench.domains --write
 
-# Retrain the shipped emotion CNN: 40 epochs (width 32, mixup, bf16, 30% learnt from face-api on
+# Retrain the emotion CNN's base: 40 epochs (width 32, mixup, bf16, 30% learnt from face-api on
 # the faces it labels right), 1.65 hours on 2 CPU cores (stopped? the same command + `--resume`);
 # uses a GPU when present.
 train-emotion: install
 	rm -f docs/emotion_training_log.jsonl
 	$(VENV)/bin/lookalike train emotion --distil 0.3 --distil-on agreed \
 		--log docs/emotion_training_log.jsonl
+
+# Then the fine-tune that is shipped: 6 epochs on FER+'s annotators' votes, starting from the
+# network train-emotion wrote (needs FER+ in $LOOKALIKE_FERPLUS: docs/emotion.md says how).
+train-emotion-ferplus: install
+	rm -f docs/emotion_ferplus_training_log.jsonl
+	$(VENV)/bin/lookalike train emotion --votes 1.0 --init ml/weights/emotion_resnet.pt \
+		--lr 0.03 --epochs 6 --out ml/weights/emotion_resnet.pt \
+		--log docs/emotion_ferplus_training_log.jsonl
 
 # Retrain the shipped portrait U-Net: 80 epochs, 45 minutes on 2 CPU cores; uses a GPU when
 # present.

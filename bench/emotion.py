@@ -382,7 +382,23 @@ def write_model_card(checkpoint: dict, results: list[dict], size_mb: float, n_va
               f"mixup like the labels; `ml.training.teachers`){agreed}, the rest against the "
               "true label; " if recipe.get("distil") else "")
     bf16 = precision_text(recipe)
-    teacher_data = ("No other labels were learnt from; face-api's network (trained by its "
+    votes = (f"FER+ votes: a share of {recipe['votes']} of the loss is cross-entropy against "
+             "the ten FER+ annotators' vote shares for the same face (microsoft/FERPlus "
+             "`fer2013new.csv`; contempt, unknown and not-a-face votes left out; the 153 faces "
+             "FER+ has no votes for learn from their label), mixed by mixup like the labels; "
+             if recipe.get("votes") else "")
+    start = (f"Started from the weights `{recipe['init']}` then shipped (a fine-tune; that "
+             "network's own recipe is in the runs table: the distillation run). "
+             if recipe.get("init") else "")
+    teacher_data = ("FER+'s votes for FER2013's training faces (microsoft/FERPlus, MIT) were the "
+                    "target. Our FER2013 copy names its faces differently, so each face is "
+                    "matched to FER+'s rendering of the same split by its pixels "
+                    "(`ml.training.emotion.ferplus_votes`): `fetch github:microsoft/FERPlus` "
+                    "for `fer2013new.csv` and `fetch github:tessav/crowd-emotion` for "
+                    "`data/FER2013Train` and `data/FER2013Valid` (never its FER2013Test: that is "
+                    "the PrivateTest split, held back), all three in `$LOOKALIKE_FERPLUS`."
+                    if recipe.get("votes") else
+                    "No other labels were learnt from; face-api's network (trained by its "
                     "authors on other photos) gave the second, soft target for FER2013's "
                     "training faces."
                     if recipe.get("distil") else "Nothing else was trained on.")
@@ -433,9 +449,10 @@ learn, `validation` (= the official PublicTest split, {n_val} crops) to watch ea
 epoch is kept). {teacher_data} CK+ ({n_ck} crops, 6 classes) is a cross-dataset check only.
 
 ## Recipe (`lookalike train emotion`, `ml/training/emotion.py`)
-Seed {recipe["seed"]}; {recipe["epochs"]} epochs; SGD, Nesterov momentum 0.9, weight decay 5e-4,
-batch {recipe["batch"]}, one-cycle learning rate (peak {recipe["lr"]}); {mixup}{distil}cross-entropy
-with label smoothing 0.1 and class weights proportional to 1/sqrt(class frequency);
+{start}Seed {recipe["seed"]}; {recipe["epochs"]} epochs; SGD, Nesterov momentum 0.9, weight
+decay 5e-4, batch {recipe["batch"]}, one-cycle learning rate (peak {recipe["lr"]});
+{mixup}{distil}{votes}cross-entropy with label smoothing 0.1 and class weights
+proportional to 1/sqrt(class frequency);
 augmentation: random rotation (±10°), scale (0.85-1.15), shift (±5%), horizontal flip,
 brightness/contrast jitter, random erasing (half of the images){bf16}.
 Weights kept: {epoch_kept(metrics, recipe)}; train accuracy (augmented) there

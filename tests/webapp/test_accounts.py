@@ -338,7 +338,7 @@ def test_two_users_in_a_browser(server, browser, embedded_stack):
         alice.set_input_files("input[name=photos]", [str(lfw("Tony_Blair", n))
                                                     for n in range(2, 5)])
         alice.click("text=Create the gallery")
-        alice.wait_for_selector(".flash")
+        alice.wait_for_selector("#enrolled", timeout=90_000)  # the enrolment job, done
         alice.goto(server + f"/identify?gallery={name}")
         alice.set_input_files("input[name=image]", str(lfw("Tony_Blair", 1)))
         alice.click("text=Name the faces")
