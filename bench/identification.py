@@ -27,8 +27,9 @@ from bench.report import machine, write_section
 from ml.faces.detection import MIN_FACE
 from ml.faces.embedding import Embeddings
 from ml.faces.pipeline import find_faces
-from ml.galleries.build import GALLERY_MIN_FACE, collect, scan_sources, write_version
+from ml.galleries.build import GALLERY_MIN_FACE, collect, scan_sources
 from ml.galleries.store import Gallery, GalleryData
+from ml.galleries.write import write_version
 from ml.paths import data_dir, home
 from ml.progress import TqdmProgress
 

@@ -15,9 +15,10 @@ from PIL import Image
 
 import ml
 from ml.faces.cache import FaceCache
-from ml.galleries.build import add, build, remove
+from ml.galleries.build import add, build
 from ml.galleries.prepare import build_status, prepare_default_gallery
 from ml.galleries.store import Gallery, no_close_match, person_key
+from ml.galleries.write import remove
 from ml.paths import data_dir, home
 from tests.support import enrol, lfw, lookalike
 

@@ -92,7 +92,7 @@ def run_add(args: argparse.Namespace) -> None:
 
 
 def run_remove(args: argparse.Namespace) -> None:
-    from ml.galleries.build import remove
+    from ml.galleries.write import remove
 
     say_if_waiting(args.name)
     removed = remove(args.name, args.people)

@@ -1,10 +1,11 @@
-"""Build, grow and shrink galleries: read photos, find the face each is about, write a version.
+"""Build and grow galleries: read photos, find the face each is about, write a version
+(``ml.galleries.write``, which also removes people: that needs no model).
 
 Like a tool people use: a progress bar (through ``ml.progress``), batched detection and
 embedding, faces cached by content hash (adding ten photos embeds only those ten), bad files
 skipped and counted, never a crash; and an interrupted build leaves the old gallery as it was.
 
-This module owns every write of a gallery: each holds the gallery's lock
+Every write of a gallery goes through here or ``ml.galleries.write``: each holds the gallery's lock
 (``ml.galleries.store.gallery_lock``) from reading the current version to publishing the new
 one, so two writers (the CLI and the web app, say) wait for each other and neither loses the
 other's edit. Photos are embedded before the lock is taken: a long embedding never holds up
@@ -13,58 +14,39 @@ another writer. ``wait`` is how long a writer waits for the lock (None: as long 
 
 from __future__ import annotations
 
-import json
-import re
-import shutil
 import tarfile
-import time
-import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Iterator
+from dataclasses import asdict, replace
 from difflib import SequenceMatcher
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from ml.errors import NoFaces, PersonNotFound
-from ml.faces.alignment import crop_box
 from ml.faces.cache import ImageFaces
 from ml.faces.detection import Face
 from ml.faces.embedding import get_embedder
 from ml.faces.pipeline import find_faces, main_face
 from ml.faces.verify import calibration
-from ml.files import atomic_symlink
 from ml.galleries.store import (
     GALLERY_MIN_FACE,
-    N_TREES,
     Gallery,
     GalleryData,
     Identity,
+    SourcePhoto,
     display_name,
     gallery_lock,
-    gallery_path,
     person_key,
 )
-from ml.images import ImageError, load_image
+from ml.galleries.write import write_version
 from ml.progress import Progress, no_progress
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".tar")
-THUMB_SIZE = 160
 # One person under two spellings in two sources (LFW's "Luiz Inacio Lula da Silva", CFP's "Luiz
 # Lula Da Silva") is merged when the names are close and the mean faces are nearer than this
 # (docs/calibration.md: where the same people's and different people's mean faces lie).
 SAME_PERSON_CENTROID_DISTANCE = 0.30
-
-
-@dataclass(frozen=True)
-class SourcePhoto:
-    person: str  # the folder name
-    source: str  # what we show users: a path, or archive.tgz:member
-    read: Callable[[], bytes]
-    collection: str = ""  # the folder or archive it was found in
 
 
 def scan_sources(sources: list[Path]) -> tuple[list[SourcePhoto], list[str]]:
@@ -296,28 +278,6 @@ def add(name: str, sources: list[Path], progress: Progress = no_progress,
     return merged
 
 
-def remove(name: str, people: list[str], progress: Progress = no_progress,
-           wait: float | None = None) -> list[str]:
-    """Remove ``people`` (by name) from gallery ``name``; returns the names removed."""
-    with gallery_lock(name, wait):
-        current = Gallery.open(name)
-        data = current.data()
-        keys = {person_key(p) for p in people}
-        missing = keys - {i.key for i in data.identities}
-        if missing:
-            raise PersonNotFound(f"not in gallery '{name}': {', '.join(sorted(missing))}")
-        keep_ids = [n for n, i in enumerate(data.identities) if i.key not in keys]
-        remap = {old: new for new, old in enumerate(keep_ids)}
-        rows = np.flatnonzero(np.isin(data.identity, keep_ids))
-        kept = GalleryData(
-            data.embedder, [data.identities[n] for n in keep_ids], data.vectors[rows],
-            np.array([remap[int(i)] for i in data.identity[rows]], np.int32),
-            [data.source[r] for r in rows], data.quality[rows], data.box[rows], data.report,
-        )
-        write_version(name, kept, {}, current.meta, progress, previous=current)
-    return [i.name for i in data.identities if i.key in keys]
-
-
 def _merge(old: GalleryData, new: GalleryData) -> GalleryData:
     if old.embedder != new.embedder:
         raise ValueError("cannot merge galleries made by different embedders")
@@ -338,96 +298,3 @@ def _merge(old: GalleryData, new: GalleryData) -> GalleryData:
         np.concatenate([old.identity, new_ids]), old.source + new.source,
         np.concatenate([old.quality, new.quality]), np.concatenate([old.box, new.box]), report,
     )
-
-
-def write_version(name: str, data: GalleryData, best: dict[str, tuple[SourcePhoto, Face]],
-                  meta: dict, progress: Progress = no_progress,
-                  previous: Gallery | None = None, wait: float | None = None) -> Path:
-    """Write a complete new version beside the current one, then swap the symlink atomically;
-    under the gallery's lock (taken here unless the caller holds it)."""
-    if len(data.vectors) == 0:
-        raise NoFaces("no faces found in any photo: nothing to put in a gallery"
-                         + (f" (empty: {', '.join(data.report['empty'][:5])})"
-                            if data.report.get("empty") else ""))
-    link = gallery_path(name)
-    root = link.parent
-    with gallery_lock(name, wait):
-        # Every writer holds the lock, so another ``.building`` folder is a dead writer's.
-        for stale in _versions(root, name, building=True):
-            shutil.rmtree(stale, ignore_errors=True)
-        version = root / f".{name}.{time.strftime('%Y%m%d%H%M%S')}.{uuid.uuid4().hex[:8]}"
-        building = version.with_name(version.name + ".building")
-        (building / "thumbs").mkdir(parents=True)
-        try:
-            _write_files(building, name, data, best, meta, previous, progress)
-            building.rename(version)
-        except BaseException:  # Ctrl-C or a failure: the gallery stays as it was
-            shutil.rmtree(building, ignore_errors=True)
-            raise
-        atomic_symlink(version.name, link)
-        _prune(root, name, keep={version.name, previous.version.name if previous else ""})
-    return version
-
-
-def _write_files(folder: Path, name: str, data: GalleryData,
-                 best: dict[str, tuple[SourcePhoto, Face]], meta: dict,
-                 previous: Gallery | None, progress: Progress) -> None:
-    """A version's files: thumbnails, the faces' arrays, the two Annoy indexes, meta.json."""
-    from annoy import AnnoyIndex
-
-    _write_thumbnails(folder / "thumbs", data, best, previous, progress)
-    np.savez(folder / "faces.npz", vectors=data.vectors, identity=data.identity,
-             source=np.array(data.source), quality=data.quality, box=data.box)
-    progress("indexing", 0, 1)
-    is_actor = np.array([data.identities[i].actor for i in data.identity], bool)
-    for file, rows in (("index.ann", np.arange(len(data.vectors))),
-                       ("actors.ann", np.flatnonzero(is_actor))):
-        index = AnnoyIndex(data.vectors.shape[1], "angular")
-        for item, row in enumerate(rows):
-            index.add_item(item, data.vectors[row])
-        index.build(N_TREES, n_jobs=-1)
-        index.save(str(folder / file))
-        index.unload()
-    progress("indexing", 1, 1)
-    meta = {**meta, "name": name, "embedder": data.embedder, "n_trees": N_TREES,
-            "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "identities": [asdict(i) for i in data.identities], "report": data.report}
-    (folder / "meta.json").write_text(json.dumps(meta, indent=1))
-
-
-def _versions(root: Path, name: str, building: bool = False) -> list[Path]:
-    """This gallery's version folders (``.NAME.TIMESTAMP.HEX``), never those of a gallery whose
-    name merely starts with NAME (``a`` vs ``a.b``)."""
-    suffix = r"\.building" if building else ""
-    pattern = re.compile(rf"\.{re.escape(name)}\.\d{{14}}\.[0-9a-f]{{8}}{suffix}")
-    return [p for p in root.glob(f".{name}.*") if p.is_dir() and pattern.fullmatch(p.name)]
-
-
-def _prune(root: Path, name: str, keep: set[str]) -> None:
-    """Delete old versions but the new one and the one before (readers may be opening it)."""
-    versions = sorted(_versions(root, name), key=lambda p: p.stat().st_mtime)
-    for old in versions[:-2]:
-        if old.name not in keep:
-            shutil.rmtree(old, ignore_errors=True)
-
-
-def _write_thumbnails(folder: Path, data: GalleryData, best: dict[str, tuple[SourcePhoto, Face]],
-                      previous: Gallery | None, progress: Progress) -> None:
-    todo = [i for i in data.identities if i.key in best]
-    for n, ident in enumerate(todo):
-        photo, face = best[ident.key]
-        try:
-            chip = crop_box(load_image(photo.read()), face, THUMB_SIZE, margin=0.5)
-        except (ImageError, OSError):
-            continue
-        ident.thumbnail = f"{ident.key}.jpg"
-        cv2.imwrite(str(folder / ident.thumbnail), cv2.cvtColor(chip, cv2.COLOR_RGB2BGR),
-                    [cv2.IMWRITE_JPEG_QUALITY, 88])
-        if n % 200 == 0 or n == len(todo) - 1:
-            progress("thumbnails", n + 1, len(todo))
-    if previous is not None:  # identities that got no new photo keep their thumbnail
-        for ident in data.identities:
-            if ident.key not in best and ident.thumbnail:
-                src = previous.version / "thumbs" / ident.thumbnail
-                if src.exists():
-                    shutil.copy2(src, folder / ident.thumbnail)

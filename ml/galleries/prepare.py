@@ -138,7 +138,8 @@ def prepare_default_gallery(progress: Progress = no_progress,
 
     Raises ``GalleryBuilding`` if another process is building it now."""
     # Here, not at the top: ``build_status`` is read by the web app, which never loads torch.
-    from ml.galleries.build import collect, read_actors, scan_sources, write_version
+    from ml.galleries.build import collect, read_actors, scan_sources
+    from ml.galleries.write import write_version
 
     with gallery_lock(name, wait=2.0):  # not put off by a status probe holding it a moment
         if gallery_path(name).exists() and is_complete(name):

@@ -9,9 +9,9 @@ On disk, ``$LOOKALIKE_HOME/galleries/NAME`` is a symlink to one immutable versio
 Every change writes a complete new version beside it and swaps the symlink atomically, so an
 interrupted build (Ctrl-C) leaves the previous gallery intact and queries never see half a
 gallery. The previous version is kept until the next change, for readers still opening it.
-Every change (``ml.galleries.build``: build, add, remove, write a version; and
-``delete_gallery``) holds the gallery's one write lock, ``gallery_lock``, whoever calls it: the
-CLI, the web app, the default-gallery preparer.
+Every change (``ml.galleries.build``: build, add; ``ml.galleries.write``: remove, write a
+version; and ``delete_gallery``) holds the gallery's one write lock, ``gallery_lock``, whoever
+calls it: the CLI, the web app, the default-gallery preparer.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import shutil
 import time
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -71,6 +71,16 @@ def display_name(folder: str) -> str:
 
 
 # -- the stored gallery -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourcePhoto:
+    """A photo a gallery is built from."""
+
+    person: str  # the folder name
+    source: str  # what we show users: a path, or archive.tgz:member
+    read: Callable[[], bytes]
+    collection: str = ""  # the folder or archive it was found in
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Changing people's own galleries from the web: create one, add people, remove people,
 delete it.
 
-Galleries are the CLI's (``ml.galleries.build`` build/add/remove): the same versioned folders
+Galleries are the CLI's (``ml.galleries`` build/add/remove): the same versioned folders
 under ``$LOOKALIKE_HOME/galleries``, usable at once by ``lookalike identify --gallery NAME``.
 
 Enrolling (a new gallery with its first person, a person added) finds and embeds faces, so it is
@@ -9,8 +9,9 @@ a job (kind ``enrol``, ``tasks.py``): the request judges everything that needs n
 names, the photos decode, the gallery is the user's and may change, at most
 ``MAX_GALLERY_PHOTOS``) and answers at once with a clear 4xx; the photos become the job's
 inputs (never under the user's file names) and the worker writes the gallery. The web process
-never loads a model for it. Every change goes through ``ml.galleries`` under the gallery's one
-write lock (``gallery_lock``), which the CLI, every web process and the workers take: two edits
+never loads a model for it; removing a person needs none (``ml.galleries.write``), so that is
+done in the request. Every change goes through ``ml.galleries`` under the gallery's one write
+lock (``gallery_lock``), which the CLI, every web process and the workers take: two edits
 never write versions over each other, and a check (the name is free, the person is not the last)
 holds until the change is written. The default gallery (and the one the lookalike pages use)
 cannot be changed from here.
@@ -38,7 +39,7 @@ from webapp.core.kinds import enqueue
 from webapp.core.uploads import check_image
 
 # Gallery names made here: no dots (a dot would make "family" and "family.old" share
-# ``.family.*`` version globs in ml.galleries.build).
+# ``.family.*`` version globs in ml.galleries.write).
 NEW_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
 PERSON_NAME = re.compile(r"[\w .'-]{1,60}")
 # How long a request waits for another writer of the same gallery (a CLI build may take long).
@@ -147,7 +148,7 @@ def queue(stored: str, folder: str, photos: list[tuple[bytes, str, str]], create
 
 def remove_person(name: str, person: str) -> str:
     """Remove one person (by name or key); the last one cannot go (delete the gallery)."""
-    from ml.galleries.build import remove
+    from ml.galleries.write import remove
 
     stored = editable(name)
     key = person_key(person or "")
