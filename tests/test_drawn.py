@@ -6,72 +6,57 @@ fetched drawing is needed.
 
 from __future__ import annotations
 
+import json
+import uuid
+
 import cv2
 import numpy as np
+import pytest
 
 import ml
 from ml.faces import drawn
+from ml.faces.embedding import embed, get_embedder
 from ml.faces.sketch import MIN_FOR_MEAN, sketch_means, sketch_photo_similarity
-from tests.support import lfw
-
-
-def cartoon(hair: tuple[int, int, int], eyes: tuple[int, int, int],
-            background: tuple[int, int, int] = (235, 235, 240), shift: int = 0,
-            scale: float = 1.0) -> np.ndarray:
-    """A 256 px anime-style face crop: flat fills, big eyes, a fringe of hair."""
-    image = np.full((256, 256, 3), background, np.uint8)
-    cx, cy = 128 + shift, 140 + shift // 2
-
-    def p(x: float, y: float) -> tuple[int, int]:
-        return int(cx + x * scale), int(cy + y * scale)
-
-    cv2.ellipse(image, p(0, -20), (int(105 * scale), int(115 * scale)), 0, 0, 360, hair, -1)
-    cv2.ellipse(image, p(0, 10), (int(75 * scale), int(90 * scale)), 0, 0, 360,
-                (252, 224, 205), -1)
-    cv2.ellipse(image, p(0, -60), (int(85 * scale), int(40 * scale)), 0, 180, 360, hair, -1)
-    for side in (-1, 1):
-        cv2.ellipse(image, p(side * 32, 10), (int(16 * scale), int(22 * scale)), 0, 0, 360,
-                    eyes, -1)
-        cv2.circle(image, p(side * 32 - 5, 2), int(5 * scale), (255, 255, 255), -1)
-        cv2.line(image, p(side * 32 - 18, -16), p(side * 32 + 18, -16), (60, 40, 40), 3)
-    cv2.ellipse(image, p(0, 58), (int(12 * scale), int(5 * scale)), 0, 0, 180, (180, 60, 70), 2)
-    return image
-
-
-PINK, BLUE, BLACK, RED = (245, 150, 190), (60, 110, 230), (35, 30, 40), (200, 30, 40)
+from ml.galleries.store import delete_gallery
+from tests.support import BLACK, BLUE, PINK, RED, cartoon, lfw, lookalike
 
 
 def test_drawn_mode_finds_the_face_of_a_drawn_crop():
-    found = drawn.find_drawn_face(cartoon(PINK, BLUE))
-    assert found is not None
-    x1, y1, x2, y2 = found.face.box
+    found = drawn.find_drawn_faces([cartoon(PINK, BLUE)])[0]
+    assert found
+    x1, y1, x2, y2 = found[0].box
     assert x1 < 128 < x2 and y1 < 140 < y2  # around the drawn face
 
 
 def test_drawn_mode_finds_no_face_in_blank_noise_or_a_banner():
-    assert drawn.find_drawn_face(np.full((256, 256, 3), 200, np.uint8)) is None
+    assert drawn.find_drawn_faces([np.full((256, 256, 3), 200, np.uint8)])[0] == []
     noise = np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)
-    assert drawn.find_drawn_face(noise) is None
+    assert drawn.find_drawn_faces([noise])[0] == []
     banner = np.full((120, 600, 3), 90, np.uint8)
     cv2.putText(banner, "no face here", (20, 80), cv2.FONT_HERSHEY_SIMPLEX, 2, (250, 250, 0), 4)
-    assert drawn.find_drawn_face(banner) is None
+    assert drawn.find_drawn_faces([banner])[0] == []
 
 
 def test_photo_mode_is_not_changed_by_drawn_mode():
     """The default detector still answers "no face" on noise after drawn mode has run."""
     noise = np.random.default_rng(1).integers(0, 256, (240, 320, 3), dtype=np.uint8)
-    drawn.find_drawn_face(cartoon(PINK, BLUE))
+    drawn.find_drawn_faces([cartoon(PINK, BLUE)])
     assert ml.detect(noise) == []
 
 
 def test_one_drawing_each_tells_two_characters_apart():
+    """The ``drawn`` embedder (what drawn galleries are made of): a new drawing of each
+    character is nearest the one drawing enrolled of them."""
+    drawn_embedder = get_embedder("drawn")
     enrolled = {"pink": cartoon(PINK, BLUE), "dark": cartoon(BLACK, RED)}
-    vectors = {name: drawn.drawn_vector(image, drawn.find_drawn_face(image))
+    vectors = {name: embed(image, drawn_embedder.detect(image), "drawn").vectors[0]
                for name, image in enrolled.items()}
     for name, hair, eyes in (("pink", PINK, BLUE), ("dark", BLACK, RED)):
         new = cartoon(hair, eyes, background=(250, 245, 225), shift=12, scale=0.9)
-        v = drawn.drawn_vector(new, drawn.find_drawn_face(new))
+        face = drawn_embedder.detect(new)[0]
+        v = embed(new, [face], "drawn").vectors[0]
         assert np.isclose(np.linalg.norm(v), 1.0, atol=1e-5)
+        assert np.allclose(v, drawn.drawn_vector(new, face), atol=1e-6)
         best = max(vectors, key=lambda n: float(vectors[n] @ v))
         assert best == name
 
@@ -108,3 +93,42 @@ def test_pencil_sketches_find_their_person_among_photos():
     sims = sketch_photo_similarity(sketches, photos)
     assert sims.shape == (len(people), len(people))
     assert np.mean(sims.argmax(1) == np.arange(len(people))) >= 5 / 6
+
+
+def write_drawing(path, image: np.ndarray):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    return path
+
+
+@pytest.mark.integration  # runs the CLI as a process
+def test_a_gallery_of_drawings_through_the_cli(tmp_path):
+    """`gallery build --drawn` makes a gallery from one drawing of each character; identify
+    names a new drawing of each (found the drawn way: the gallery says how), match ranks the
+    right character first, and an unrelated drawing is "unknown"."""
+    characters = {"Pink_Hair": (PINK, BLUE), "Dark_Hair": (BLACK, RED)}
+    for name, (hair, eyes) in characters.items():
+        write_drawing(tmp_path / "enrol" / name / "first.png", cartoon(hair, eyes))
+    new = {name: write_drawing(tmp_path / f"{name}.png", cartoon(hair, eyes, shift=12, scale=0.9))
+           for name, (hair, eyes) in characters.items()}
+    stranger = write_drawing(tmp_path / "stranger.png",
+                             cartoon((250, 210, 60), (40, 160, 70), background=(40, 40, 60)))
+    gallery = f"drawn-{uuid.uuid4().hex[:8]}"
+    try:
+        built = lookalike("gallery", "build", gallery, "--drawn", "--from",
+                          str(tmp_path / "enrol"))
+        assert built.returncode == 0, built.stderr
+        info = json.loads(lookalike("gallery", "info", gallery, "--json").stdout)
+        assert info["embedder"] == "drawn"
+        named = lookalike("identify", "--gallery", gallery, "--json",
+                          *map(str, [*new.values(), stranger]))
+        assert named.returncode == 0, named.stderr
+        answers = [json.loads(line)["faces"] for line in named.stdout.splitlines()]
+        assert [[f["name"] for f in faces] for faces in answers] == [
+            ["Pink Hair"], ["Dark Hair"], ["unknown"]]
+        matched = lookalike("match", "--gallery", gallery, "--json", str(new["Dark_Hair"]))
+        assert matched.returncode == 0, matched.stderr
+        top = json.loads(matched.stdout)["faces"][0]["lookalikes"][0]
+        assert top["name"] == "Dark Hair"
+    finally:
+        delete_gallery(gallery)

@@ -24,6 +24,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--owner", metavar="USER",
                    help="the web account it belongs to (stored as USER@NAME; without it the "
                    "gallery is the server's, seen on the web by the admin alone)")
+    p.add_argument("--drawn", action="store_true",
+                   help="the photos are drawings (anime, cartoons, sketches): drawn faces are "
+                   "found and told apart by their colours (docs/drawn.md); match and identify "
+                   "then find faces the same way")
     p.set_defaults(run=run_build)
 
     p = sub.add_parser("add", help="add photos (Person_Name/*.jpg folders) to NAME")
@@ -63,6 +67,10 @@ def run_build(args: argparse.Namespace) -> None:
     from ml.progress import TqdmProgress
 
     args.name = owned_name(args.owner, args.name)
+    if args.drawn:
+        if args.embedder not in (None, "drawn"):
+            raise CliError(f"--drawn builds with the drawn embedder, not '{args.embedder}'")
+        args.embedder = "drawn"
     sources, actors, known_min_photos = args.sources, args.actors, 0
     if not sources:
         if args.name != DEFAULT_GALLERY:

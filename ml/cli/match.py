@@ -8,7 +8,6 @@ import json
 import sys
 from pathlib import Path
 
-import ml
 from ml.cli.common import CliError, EachImage, expand_images
 from ml.galleries.store import DEFAULT_GALLERY
 
@@ -29,6 +28,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_match(args: argparse.Namespace) -> int:
+    from ml.faces.embedding import get_embedder
     from ml.galleries.prepare import ensure_default_gallery
     from ml.galleries.profile import steady_embed
     from ml.galleries.store import Gallery, no_close_match
@@ -53,9 +53,10 @@ def run_match(args: argparse.Namespace) -> int:
         gallery = Gallery.open(args.gallery)
     if args.per_person:
         return run_per_person(args, gallery)
+    finder = get_embedder(gallery.embedder)
     each = EachImage(images, json_errors=args.json)
     for path, image in each:
-        faces = ml.detect(image)
+        faces = finder.detect(image)  # a gallery of drawings: drawn faces
         found = gallery.lookalikes(steady_embed(image, faces, gallery.embedder), args.k,
                                    args.actors_only)
         if args.sheet and faces:

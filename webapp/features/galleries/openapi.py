@@ -20,6 +20,7 @@ GALLERY_SCHEMA = {"type": "object", "properties": {
                                               "description": "built in: cannot be changed"},
     "people": {"type": "array", "items": PERSON_ITEM},
     "faces": {"type": "integer"}, "built": {"type": ["string", "null"]},
+    "drawn": {"type": "boolean", "description": "a gallery of drawings (docs/drawn.md)"},
     "url": {"type": "string"}, "page_url": {"type": "string"}}}
 ADDED = {"type": "object", "description": "what became of the photos (their file names)",
          "properties": {"person": {"type": "string"}, "photos": {"type": "integer"},
@@ -27,6 +28,10 @@ ADDED = {"type": "object", "description": "what became of the photos (their file
                         **{key: {"type": "array", "items": {"type": "string"}}
                            for key in ("no_face", "unreadable", "several_faces")}}}
 GALLERY_JSON = {"application/json": {"schema": GALLERY_SCHEMA}}
+DRAWN_VALUES = ["", "0", "1", "false", "true", "no", "yes", "off", "on"]
+DRAWN_TEXT = ("1: the photos are drawings (anime, cartoons, comics, sketches): drawn faces are "
+              "found, and told apart by their colours; people added later and identify follow "
+              "the gallery. Default 0: photos.")
 ENROL = ("Names and photos are checked at once (4xx); the faces are found by a worker. The job's "
          "result (GET status_url) has 'after' (the gallery as it is now: name, people, url, "
          "page_url; null once deleted), 'added' (person, photos, used, and the file names of "
@@ -58,7 +63,9 @@ def paths(config: dict) -> dict:
                                    "name": {"type": "string",
                                             "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$"},
                                    "person": {"type": "string", "maxLength": 60},
-                                   "photos": photos}}}}},
+                                   "photos": photos,
+                                   "drawn": {"type": "string", "enum": DRAWN_VALUES,
+                                             "description": DRAWN_TEXT}}}}}},
                 "responses": {"202": QUEUED, "400": ERROR, "409": ERROR, "413": ERROR,
                               "415": ERROR}}},
         "/galleries/{gallery}": {

@@ -119,15 +119,27 @@ def locked(stored: str, name: str) -> Iterator[None]:
                         "again in a minute", 503) from None
 
 
-def create(name: str, person: str, files: list[FileStorage]) -> Job:
+def create(name: str, person: str, files: list[FileStorage], drawn: str = "") -> Job:
     """Queue a new gallery holding its first person (a gallery cannot be empty); everything
-    that needs no model is judged here (a clear 4xx), the faces in the worker."""
+    that needs no model is judged here (a clear 4xx), the faces in the worker. ``drawn`` (the
+    form's yes/no): a gallery of drawings, built with the ``drawn`` embedder."""
     stored = new_name(name)
     folder = person_folder(person)
+    is_drawn = yes_or_no(drawn, "drawn")
     photos = read_photos(files)
     if gallery_path(stored).is_symlink():
         raise UserError(f"a gallery named '{name}' already exists", 409)
-    return queue(stored, folder, photos, create=True)
+    return queue(stored, folder, photos, create=True, drawn=is_drawn)
+
+
+def yes_or_no(value: str, field: str) -> bool:
+    """A form's yes/no field (a checkbox sends "on"); anything else is a 400."""
+    value = (value or "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise UserError(f"{field} must be 1 or 0 (yes or no), not '{value[:20]}'", 400)
 
 
 def add_person(name: str, person: str, files: list[FileStorage]) -> Job:
@@ -137,11 +149,12 @@ def add_person(name: str, person: str, files: list[FileStorage]) -> Job:
     return queue(stored, folder, read_photos(files), create=False)
 
 
-def queue(stored: str, folder: str, photos: list[tuple[bytes, str, str]], create: bool) -> Job:
+def queue(stored: str, folder: str, photos: list[tuple[bytes, str, str]], create: bool,
+          drawn: bool = False) -> Job:
     """The enrolment job (``tasks.enrol``): the photos as its inputs, what it needs to name
     them again (suffix, the user's file name for messages) as its options."""
     return enqueue("enrol", [data for data, _, _ in photos], {
-        "gallery": stored, "person": folder, "create": create,
+        "gallery": stored, "person": folder, "create": create, "drawn": drawn,
         "suffixes": [suffix for _, suffix, _ in photos],
         "labels": [label for _, _, label in photos]})
 

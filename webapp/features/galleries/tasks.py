@@ -55,7 +55,8 @@ def _enrol(task: Task, job: jobs.Job) -> dict:
                 if gallery_path(stored).is_symlink():  # made meanwhile (another job, the CLI)
                     raise LookalikeError(f"a gallery named '{name}' already exists")
                 try:
-                    written = build(stored, [root], progress=progress)
+                    written = build(stored, [root], progress=progress,
+                                    embedder="drawn" if options.get("drawn") else None)
                 except NoFaces:  # no face in any photo: build writes nothing
                     raise NoFaces(f"no face was found in {photo_list(labels.values())} of "
                                   f"{person}: the gallery '{name}' was not created") from None

@@ -86,7 +86,7 @@ def galleries_page():
 @bp.post("/galleries")
 def create():
     job = store.create(request.form.get("name", ""), request.form.get("person", ""),
-                       request.files.getlist("photos"))
+                       request.files.getlist("photos"), request.form.get("drawn", ""))
     return redirect(url_for("galleries.enrol_job", job_id=job.id), 303)
 
 
@@ -132,7 +132,8 @@ def list_all():
 @api_bp.post("/galleries")
 def create_gallery():
     return queued(store.create(request.form.get("name", ""), request.form.get("person", ""),
-                               request.files.getlist("photos")), "galleries.enrol_job")
+                               request.files.getlist("photos"), request.form.get("drawn", "")),
+                  "galleries.enrol_job")
 
 
 @api_bp.get("/galleries/<gallery>", endpoint="gallery")
