@@ -50,6 +50,18 @@ def restore(state: dict, model, optimiser, schedule) -> tuple[list[dict], int]:
     return state["history"], state["epoch"] + 1
 
 
+def resumed(out: Path, config: dict, recipe: dict, model, optimiser, schedule, resume: bool,
+            log=print) -> tuple[list[dict], int, dict | None]:
+    """With ``resume``, the stopped run at ``out`` put back (``restore``): its history, the
+    next epoch and its state (for the trainer's own generators); else a fresh start."""
+    state = load_state(out, config, recipe) if resume else None
+    if state is None:
+        return [], 1, None
+    history, first = restore(state, model, optimiser, schedule)
+    log(f"resuming after epoch {state['epoch']}")
+    return history, first, state
+
+
 def load_state(out: Path, config: dict, recipe: dict) -> dict | None:
     """The saved state of the run writing ``out``; None if there is none; ``ValueError`` if it
     is a run with other settings (resuming it would silently mix two recipes)."""

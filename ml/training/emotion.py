@@ -55,7 +55,7 @@ from ml.emotion.model import CLASSES, WEIGHTS, EmotionNet, normalise, predict_cr
 from ml.files import atomic_path
 from ml.paths import data_dir, home
 from ml.progress import Progress, no_progress
-from ml.training import autocast, bf16_is_fast, load_state, restore, save_state
+from ml.training import autocast, bf16_is_fast, resumed, save_state
 from ml.weights import half_state_dict
 
 
@@ -231,7 +231,6 @@ def train(out: Path = WEIGHTS, epochs: int = 40, batch: int = 128, lr: float = 0
                                                    pct_start=0.15)
     images = torch.from_numpy(train_x)
     labels = torch.from_numpy(train_y)
-    history: list[dict] = []
     recipe = {"epochs": epochs, "batch": batch, "lr": lr, "seed": seed, "mixup": mixup,
               "bf16": bf16}
     teacher = None
@@ -262,13 +261,10 @@ def train(out: Path = WEIGHTS, epochs: int = 40, batch: int = 128, lr: float = 0
     if votes > 0:
         shares = ferplus_votes(val_x, "validation", progress)
         val_majority = np.where(shares.sum(1) > 0, shares.argmax(1), -1)
-    first = 1
-    state = load_state(out, config, recipe) if resume else None
+    history, first, state = resumed(out, config, recipe, model, optimiser, schedule, resume, log)
     if state is not None:
-        history, first = restore(state, model, optimiser, schedule)
         generator.set_state(state["generator"])
         mixer.set_state(state["mixer"])
-        log(f"resuming after epoch {state['epoch']}")
     for epoch in range(first, epochs + 1):
         model.train()
         started = time.perf_counter()

@@ -62,7 +62,7 @@ from ml.portrait.model import (
     upsample,
 )
 from ml.progress import Progress, no_progress
-from ml.training import autocast, bf16_is_fast, fullbody, load_state, restore, save_state
+from ml.training import autocast, bf16_is_fast, fullbody, resumed, save_state
 from ml.weights import fetch_checked, half_state_dict
 
 VAL_COUNT = 50
@@ -331,13 +331,9 @@ def train(out: Path = WEIGHTS, epochs: int = 80, batch: int = 8, lr: float = 2e-
                       full_body_split={"train": "0001-0800", "validation": "0801-0900"})
     if init is not None:
         recipe["init"] = Path(init).name
-    history: list[dict] = []
-    first = 1
-    state = load_state(out, config, recipe) if resume else None
+    history, first, state = resumed(out, config, recipe, model, optimiser, schedule, resume, log)
     if state is not None:
-        history, first = restore(state, model, optimiser, schedule)
         rng.bit_generator.state = state["rng"]
-        log(f"resuming after epoch {state['epoch']}")
     for epoch in range(first, epochs + 1):
         model.train()
         started = time.perf_counter()
