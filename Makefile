@@ -5,7 +5,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check
 STAMP  := $(VENV)/.installed
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: install weights run test test-fast lint train-emotion train-emotion-ferplus train-portrait bench bench-faces bench-lfw bench-identification bench-index bench-emotion bench-kshot bench-portrait bench-stability bench-kinship bench-domains clean
+.PHONY: install weights run test test-fast lint train-emotion train-emotion-ferplus train-portrait bench bench-faces bench-lfw bench-identification bench-index bench-emotion bench-kshot bench-portrait bench-stability bench-kinship bench-domains bench-reid train-reid clean
 
 install: $(STAMP) weights
 
@@ -84,6 +84,18 @@ bench-kinship: install
 # sketch/photo means ml/faces/sketch_means.npz.
 bench-domains: install
 	$(PY) -m bench.domains --write
+
+# Body re-identification on CUHK03 val beside the OSNet and Intel teachers (needs CUHK03 in
+# $LOOKALIKE_CUHK03 and the teachers in $LOOKALIKE_REID_TEACHERS: bench/reid.py says how).
+bench-reid: install
+	$(PY) -m bench.reid --write
+
+# Retrain the body re-identification network on CUHK03 train with the OSNet teacher's relations
+# (docs/reid.md); stopped? the same command + `--resume`; uses a GPU when present.
+REID_TEACHER = $(or $(LOOKALIKE_REID_TEACHERS),$(HOME)/.cache/lookalike/reid-teachers)/osnet_x0_25_msmt17.onnx
+train-reid: install
+	rm -f docs/reid_training_log.jsonl
+	$(VENV)/bin/lookalike train reid --teacher $(REID_TEACHER) --log docs/reid_training_log.jsonl
 
 # Retrain the emotion CNN's base: 40 epochs (width 32, mixup, bf16, 30% learnt from face-api on
 # the faces it labels right), 1.65 hours on 2 CPU cores (stopped? the same command + `--resume`);

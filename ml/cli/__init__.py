@@ -14,7 +14,8 @@
     lookalike portrait evaluate --images DIR --masks DIR   mask IoU per photo and miou=
     lookalike family CHILD RELATIVE... [--json]   kinship, face and region likeness, verdict
     lookalike family --pairs PAIRS.tsv             kinship per parent<TAB>child line (JSON lines)
-    lookalike train emotion|portrait train this project's own models
+    lookalike reid --gallery DIR --query DIR     people ranked by their bodies (person crops)
+    lookalike train emotion|portrait|reid          train this project's own models
 
 One module per command group; **adding a group** is a module with ``register(commands)`` (add
 its parser with ``commands.add_parser``, ``set_defaults(run=...)``) and one line in ``GROUPS``.
@@ -35,6 +36,7 @@ from ml.cli import (
     identify,
     match,
     portrait,
+    reid,
     screentime,
     setup,
     train,
@@ -43,7 +45,8 @@ from ml.cli.common import CliError, with_default_subcommands
 from ml.errors import LookalikeError
 
 # The command groups, in the order ``lookalike --help`` lists them.
-GROUPS = [setup, faces, gallery, match, identify, screentime, emotion, portrait, family, train]
+GROUPS = [setup, faces, gallery, match, identify, screentime, reid, emotion, portrait, family,
+          train]
 
 __all__ = ["GROUPS", "CliError", "build_parser", "main"]
 
@@ -52,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lookalike", description="Find faces, compare them, find your celebrity lookalike."
     )
-    parser.add_argument("--embedder", help="the face embedder: dlib, the only one")
+    parser.add_argument("--embedder", help="the face embedder: dlib (photos, the default) or "
+                        "drawn (drawings and animated characters: gallery build --drawn)")
     commands = parser.add_subparsers(title="commands")
     for group in GROUPS:
         group.register(commands)

@@ -1,4 +1,4 @@
-"""``lookalike train emotion|portrait``: train this project's own models."""
+"""``lookalike train emotion|portrait|reid``: train this project's own models."""
 
 from __future__ import annotations
 
@@ -48,6 +48,17 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="start from these weights (a fine-tune, e.g. of the shipped model) "
                         "instead of the ImageNet encoder")
     p.set_defaults(run=run_portrait)
+
+    p = sub.add_parser("reid", help="the body re-identification network, on CUHK03 (see "
+                       "docs/reid.md)")
+    _common_options(p, epochs=12)
+    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (one cycle)")
+    p.add_argument("--teacher", type=Path, metavar="ONNX",
+                   help="a re-id network (ONNX, 256x128 in) whose relations between crops the "
+                        "student also learns, at training time only (needs onnxruntime)")
+    p.add_argument("--relation", type=float, default=1.0,
+                   help="weight of the teacher's relations in the loss")
+    p.set_defaults(run=run_reid)
 
 
 def _common_options(p: argparse.ArgumentParser, epochs: int) -> None:
@@ -136,3 +147,28 @@ def run_portrait(args: argparse.Namespace) -> None:
     progress.close()
     print(f"final validation mIoU {final['validation_miou']:.4f} (epoch {final['epoch']}); "
           f"weights in {args.out or WEIGHTS}")
+
+
+def run_reid(args: argparse.Namespace) -> None:
+    from ml.bodies.embedding import WEIGHTS
+    from ml.progress import TqdmProgress
+    from ml.training.reid import measure, train
+
+    if args.epochs < 1:
+        raise CliError("--epochs must be at least 1")
+    if args.teacher is not None and not args.teacher.is_file():
+        raise CliError(f"--teacher: no such ONNX file: {args.teacher}")
+    log = epoch_logger(args.log)
+    progress = TqdmProgress(unit="batch")
+    try:
+        train(args.out or WEIGHTS, epochs=args.epochs, lr=args.lr, seed=args.seed,
+              teacher=args.teacher, relation=args.relation, bf16=bf16_choice(args.precision),
+              resume=args.resume, progress=progress, log=log)
+    except (ValueError, FileNotFoundError) as exc:  # other settings; CUHK03 not fetched
+        raise CliError(str(exc)) from None
+    except ImportError:
+        raise CliError("--teacher needs onnxruntime (pip install onnxruntime)") from None
+    progress.close()
+    figures = measure(args.out or WEIGHTS)
+    print(f"CUHK03 val (labeled, cross-camera): rank-1 {figures['rank1']:.4f}, mAP "
+          f"{figures['map']:.4f}; weights in {args.out or WEIGHTS}")
