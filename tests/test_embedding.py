@@ -85,13 +85,15 @@ def test_mixing_embedders_is_refused():
 
 def test_only_embedders_that_work_end_to_end_are_offered():
     """facenet was registered but could neither compare (no calibration) nor be set up (its
-    weights are not obtainable by ``lookalike setup``): asking for it is a clear refusal."""
+    weights are not obtainable by ``lookalike setup``): asking for it is a clear refusal. Every
+    embedder offered loads and has a calibration (photos: dlib; drawings: drawn)."""
     from ml.faces.embedding import EMBEDDERS, get_embedder
     from ml.faces.verify import calibration
 
-    assert list(EMBEDDERS) == ["dlib"]
+    assert list(EMBEDDERS) == ["dlib", "drawn"]
     for name in EMBEDDERS:
         assert calibration(name)["threshold"] > 0
-    with pytest.raises(ml.UnknownEmbedder, match="known: dlib"):
+        assert get_embedder(name).name == name
+    with pytest.raises(ml.UnknownEmbedder, match="known: dlib, drawn"):
         get_embedder("facenet")
 
