@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.report import machine, write_section  # noqa: E402
 from ml.paths import home  # noqa: E402
-from ml.training.reid import FETCH, cross_camera, cuhk03, load_crops  # noqa: E402
+from ml.training.reid import FETCH, cross_camera, cuhk03, load_crops, onnx_reid  # noqa: E402
 
 TEACHERS = Path(os.environ.get("LOOKALIKE_REID_TEACHERS") or home() / "reid-teachers")
 OSNET = "osnet_x0_25_msmt17.onnx"
@@ -81,33 +81,13 @@ def with_epsilon(path: Path, epsilon: float = 1e-5) -> bytes:
 
 def teacher(name: str):
     """(crops uint8 NHWC RGB -> unit vectors) for a teacher, or None when its file is absent."""
-    import onnxruntime as ort
-
     path = TEACHERS / name
     if not path.exists():
         log(f"{name}: not in {TEACHERS}, skipped (see bench/reid.py's docstring)")
         return None
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    options.intra_op_num_threads = 2
-    model = with_epsilon(path) if name == INTEL else str(path)
-    session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-    input_name = session.get_inputs()[0].name
-    mean = np.array([0.485, 0.456, 0.406], np.float32) * 255
-    std = np.array([0.229, 0.224, 0.225], np.float32) * 255
-
-    def embed(crops: np.ndarray) -> np.ndarray:
-        if name == INTEL:  # BGR, 0-255, one crop a call (its batch is fixed at 1)
-            x = crops[..., ::-1].astype(np.float32).transpose(0, 3, 1, 2)
-            out = np.concatenate([session.run(None, {input_name: np.ascontiguousarray(x[i:i + 1])})
-                                  [0] for i in range(len(x))])
-        else:
-            x = ((crops.astype(np.float32) - mean) / std).transpose(0, 3, 1, 2)
-            out = np.concatenate([session.run(None, {input_name: np.ascontiguousarray(
-                x[i:i + 64])})[0] for i in range(0, len(x), 64)])
-        return out / np.linalg.norm(out, axis=1, keepdims=True).clip(1e-12)
-
-    return embed
+    if name == INTEL:  # BGR, 0-255, its normalisation nodes patched
+        return onnx_reid(with_epsilon(path), bgr=True, threads=2)
+    return onnx_reid(path, threads=2)
 
 
 def ours(weights: str | None):

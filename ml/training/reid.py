@@ -10,7 +10,7 @@
   of 16 people x 4 crops; label-smoothed identity loss on a classifier over the 743 people, a
   batch-hard triplet loss, and optionally a teacher's relations: the student's cosine
   similarities within the batch pulled towards the teacher's (OSNet x0.25 trained on MSMT17, an
-  ONNX file run by onnxruntime at training time only; ``teacher_vectors``). Augmentation:
+  ONNX file run by onnxruntime at training time only; ``onnx_reid``). Augmentation:
   flip, pad-and-crop, colour jitter, random erasing. AdamW, warm-up then cosine; bf16 where fast.
 - Resumable: the whole state is saved after every epoch (``--resume``).
 """
@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -72,23 +73,32 @@ def load_crops(paths: list[Path]) -> np.ndarray:
     return out
 
 
-def teacher_vectors(crops: np.ndarray, model: Path, batch: int = 64) -> np.ndarray:
-    """A teacher's unit embeddings of ``crops`` (an ONNX re-id network taking ImageNet-normalised
-    NCHW float at 256x128, like OSNet's), for the relation loss."""
+def onnx_reid(model: Path | bytes, bgr: bool = False, threads: int | None = None,
+              batch: int = 64) -> Callable[[np.ndarray], np.ndarray]:
+    """An ONNX re-id network (NCHW float at 256x128 in) as uint8 NHWC RGB crops -> unit vectors:
+    ImageNet-normalised RGB like OSNet's, or ``bgr`` 0-255 like Intel's; a network whose batch is
+    fixed at 1 gets one crop a call. Teachers and benchmark peers only: the app never runs it."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
+    if threads:
+        options.intra_op_num_threads = threads
+    session = ort.InferenceSession(model if isinstance(model, bytes) else str(model), options,
+                                   providers=["CPUExecutionProvider"])
+    source = session.get_inputs()[0]
+    step = 1 if source.shape[0] == 1 else batch
     mean = np.array([0.485, 0.456, 0.406], np.float32) * 255
     std = np.array([0.229, 0.224, 0.225], np.float32) * 255
-    out = []
-    for start in range(0, len(crops), batch):
-        x = ((crops[start:start + batch].astype(np.float32) - mean) / std).transpose(0, 3, 1, 2)
-        out.append(session.run(None, {name: np.ascontiguousarray(x)})[0])
-    vectors = np.concatenate(out).astype(np.float32)
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-12)
+
+    def embed(crops: np.ndarray) -> np.ndarray:
+        x = (crops[..., ::-1].astype(np.float32) if bgr
+             else (crops.astype(np.float32) - mean) / std).transpose(0, 3, 1, 2)
+        out = np.concatenate([session.run(None, {source.name: np.ascontiguousarray(
+            x[i:i + step])})[0] for i in range(0, len(x), step)]).astype(np.float32)
+        return out / np.linalg.norm(out, axis=1, keepdims=True).clip(1e-12)
+
+    return embed
 
 
 def batches(person: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
@@ -162,7 +172,7 @@ def train(out: Path = WEIGHTS, epochs: int = 12, lr: float = 1e-3, seed: int = 0
     targets = None
     if teacher is not None:
         log(f"teacher {teacher.name}: embedding the training crops once")
-        targets = torch.from_numpy(teacher_vectors(crops, teacher))
+        targets = torch.from_numpy(onnx_reid(teacher)(crops))
     bf16 = bf16_is_fast(device) if bf16 is None else bf16
     config = {"dim": DIM, "input": list(INPUT_SIZE)}
     recipe = {"epochs": epochs, "lr": lr, "seed": seed, "batch": [PEOPLE_PER_BATCH,
