@@ -40,45 +40,65 @@ function download(url, text, primary) {
                   download: "", text});
 }
 
+function identifiedItem(result, who) {
+  const byBody = who.by === "body";
+  const detail = who.known
+    ? `${who.similarity.toFixed(0)}% similar${byBody ? " by body: the face is not seen" : ""}`
+    : byBody ? (who.nearest ? `face not seen, and the body matches nobody named in the other ` +
+        `stills well enough (nearest: ${who.nearest}, ${who.similarity.toFixed(0)}%)`
+        : "face not seen, and nobody was named by face in the other stills")
+    : who.nearest ? `nobody in ${result.gallery} is close enough (nearest: ${who.nearest}, ` +
+      `${who.similarity.toFixed(0)}%)` : "the gallery is empty";
+  return el("li", {class: `lookalike ${who.known ? "known" : "unknown"}${byBody ? " by-body" : ""}`}, [
+    who.photo_url ? el("img", {src: who.photo_url, alt: who.name, loading: "lazy"})
+      : el("div", {class: "no-photo"}),
+    el("div", {class: "who"}, [
+      el("span", {class: "name", text: (who.known ? who.name : "unknown") + (byBody ? " (body)" : "")}),
+      el("span", {class: "similarity", text: detail}),
+    ]),
+  ]);
+}
+
 function renderIdentify(root, result) {
   for (const note of result.notes) root.append(el("p", {class: "note", text: note}));
-  const unknown = result.faces.length - result.known;
-  root.append(el("section", {class: "card"}, [
-    el("img", {src: result.drawn_url, alt: "Your photo with every face named", class: "photo",
-               id: "drawn"}),
-    el("p", {class: "downloads"}, [download(result.drawn_url, "Download the named photo", true)]),
-  ]));
-  if (!result.faces.length) return;
-  root.append(el("h2", {text: `${result.faces.length} face${result.faces.length === 1 ? "" : "s"}`
-    + `, left to right: ${result.known} known, ${unknown} unknown`}));
-  const list = el("ol", {class: "identified"});
-  for (const face of result.faces) {
-    const detail = face.known ? `${face.similarity.toFixed(0)}% similar`
-      : face.nearest ? `nobody in ${result.gallery} is close enough (nearest: ${face.nearest}, ` +
-        `${face.similarity.toFixed(0)}%)` : "the gallery is empty";
-    list.append(el("li", {class: face.known ? "lookalike known" : "lookalike unknown"}, [
-      face.photo_url ? el("img", {src: face.photo_url, alt: face.name, loading: "lazy"})
-        : el("div", {class: "no-photo"}),
-      el("div", {class: "who"}, [
-        el("span", {class: "name", text: face.known ? face.name : "unknown"}),
-        el("span", {class: "similarity", text: detail}),
-      ]),
-    ]));
-  }
-  root.append(el("section", {class: "card"}, [list]));
+  const several = result.stills.length > 1;
+  result.stills.forEach((still, i) => {
+    const n = i + 1;
+    const faces = result.faces.filter((f) => (f.still || 1) === n);
+    const bodies = result.bodies.filter((b) => b.still === n);
+    const known = faces.filter((f) => f.known).length;
+    const parts = [
+      el("img", {src: still.drawn_url, alt: `${several ? `Still ${n}` : "Your photo"} with every ` +
+                 "face named", class: "photo", id: several ? `drawn-${n}` : "drawn"}),
+      el("p", {class: "downloads"}, [download(still.drawn_url, "Download the named photo", true)]),
+    ];
+    if (faces.length || bodies.length) {
+      parts.push(el("h2", {text: `${several ? `Still ${n}: ` : ""}${faces.length} face` +
+        `${faces.length === 1 ? "" : "s"}, left to right: ${known} known, ` +
+        `${faces.length - known} unknown` + (bodies.length ? `; ${bodies.length} ` +
+        `${bodies.length === 1 ? "person" : "people"} without a face` : "")}));
+      parts.push(el("ol", {class: "identified"},
+        [...faces, ...bodies].map((who) => identifiedItem(result, who))));
+    }
+    root.append(el("section", {class: "card"}, parts));
+  });
 }
 
 function renderScreentime(root, result) {
   root.append(el("p", {class: "summary", text: `${result.frames_sampled} frames looked at. ` +
-    `Faces of nobody in ${result.gallery} were on screen for ${seconds(result.unknown_seconds)}.`}));
+    `${result.bodies ? "People not in" : "Faces of nobody in"} ${result.gallery} ` +
+    `were on screen for ${seconds(result.unknown_seconds)}.`}));
   if (!result.people.length) {
     root.append(el("p", {class: "note", text: `Nobody from ${result.gallery} was seen.`}));
   } else {
-    const head = el("tr", {}, ["Person", "On screen", "Share", "Appearances"].map(
-      (t) => el("th", {text: t})));
+    const columns = ["Person", "On screen", "Share", "Appearances"];
+    if (result.bodies) columns.splice(2, 0, "By body alone");
+    const head = el("tr", {}, columns.map((t) => el("th", {text: t})));
     const rows = result.people.map((p) => el("tr", {}, [
       el("th", {text: p.name}),
       el("td", {class: "num", text: seconds(p.seconds)}),
+      ...(result.bodies ? [el("td", {class: "num body-seconds", text: seconds(p.body_seconds),
+        title: "Seconds when only their body was seen (face turned away or hidden)"})] : []),
       el("td", {class: "num", text: `${Math.round((100 * p.seconds) / result.duration)}%`}),
       el("td", {class: "spans", text: p.appearances.map(([a, b]) =>
         `${a.toFixed(1)}–${b.toFixed(1)} s`).join(", ")}),

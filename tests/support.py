@@ -61,3 +61,34 @@ def cartoon(hair: tuple[int, int, int], eyes: tuple[int, int, int],
 
 
 PINK, BLUE, BLACK, RED = (245, 150, 190), (60, 110, 230), (35, 30, 40), (200, 30, 40)
+
+
+# human_seg photos of one upright person each, face clearly seen: a film's cast and a stranger
+# for the tests of people whose face is not seen (turned away: bench/clip.py)
+ACTORS = {"Ada": "32", "Ben": "3", "Stranger": "9"}
+
+
+def actors() -> dict[str, tuple]:
+    """name → (photo, person mask, face box) for ACTORS."""
+    from ml.faces.detection import detect
+    from ml.training.portrait import load_human_seg
+
+    stems, images, masks = load_human_seg(data_dir() / "human_seg")
+    out = {}
+    for name, stem in ACTORS.items():
+        image, mask = images[stems.index(stem)], masks[stems.index(stem)]
+        faces = detect(image)
+        assert len(faces) == 1, f"human_seg {stem}: one face expected"
+        out[name] = (image, mask, faces[0].box)
+    return out
+
+
+def stills_of(cast: dict[str, tuple], people_in_each: list[list[tuple[str, str]]]
+              ) -> list[np.ndarray]:
+    """720p stills of ``cast`` standing side by side, each ("name", "F" facing or "B" turned
+    away)."""
+    from bench.clip import compose, stage_for, turnaway_views
+
+    views = turnaway_views(cast, 720)
+    stage = stage_for((1280, 720))
+    return [compose(stage, views, people) for people in people_in_each]

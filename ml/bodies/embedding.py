@@ -2,7 +2,8 @@
 
 The weights are this project's (``ml/weights/body_reid.pt``, trained by ``lookalike train reid``
 on CUHK03; ``docs/reid.md``). A crop is resized to 256x128 (the person upright, the whole body
-in it); its embedding is averaged with its mirror image's.
+in it); one pass, no mirror average (half the time: screen time embeds every person in every
+sampled frame).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def crop_tensor(image: ImageInput) -> np.ndarray:
 
 
 def embed_bodies(crops: list[ImageInput], weights: str | None = None) -> np.ndarray:
-    """(N, 256) unit vectors, one per person crop, mirror-averaged."""
+    """(N, 256) unit vectors, one per person crop."""
     net = load_body_net(weights)
     device = next(net.parameters()).device
     out = []
@@ -52,7 +53,7 @@ def embed_bodies(crops: list[ImageInput], weights: str | None = None) -> np.ndar
         batch = torch.from_numpy(np.stack([crop_tensor(c) for c in crops[start:start + BATCH]]))
         batch = batch.to(device)
         with torch.inference_mode():
-            vectors = net(batch) + net(batch.flip(2))
+            vectors = net(batch)
         out.append(vectors.float().cpu().numpy())
     vectors = np.concatenate(out) if out else np.zeros((0, net.neck.num_features), np.float32)
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-12)

@@ -16,10 +16,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="one JSON object per image (JSON Lines)")
     p.add_argument("--draw", type=Path, metavar="DIR",
                    help="also write each photo with named boxes: DIR/STEM.jpg")
+    p.add_argument("--faces-only", action="store_true",
+                   help="name faces only; by default, given several stills (one film's, say), "
+                        "people whose face is not seen are named by their bodies from the "
+                        "people named by face in the other stills")
     p.set_defaults(run=run_identify)
 
 
 def run_identify(args: argparse.Namespace) -> int:
+    from ml.bodies.link import name_faceless
     from ml.galleries.identify import identify
     from ml.galleries.store import Gallery
     from ml.render.identified import draw_identifications
@@ -29,17 +34,30 @@ def run_identify(args: argparse.Namespace) -> int:
     if not images:
         raise CliError("no images given (folders were empty)")
     each = EachImage(images, json_errors=args.json)
-    for path, image in each:
-        found = identify(image, gallery)
+    stills = [(path, image, identify(image, gallery)) for path, image in each]
+    bodies = (name_faceless([s[1] for s in stills], [s[2] for s in stills])
+              if len(stills) > 1 and not args.faces_only else [[] for _ in stills])
+    for (path, image, found), faceless in zip(stills, bodies, strict=True):
         if args.draw:
             args.draw.mkdir(parents=True, exist_ok=True)
-            draw_identifications(image, found).save(args.draw / f"{path.stem}.jpg", quality=90)
+            draw_identifications(image, found, faceless).save(args.draw / f"{path.stem}.jpg",
+                                                              quality=90)
         if args.json:
-            print(json.dumps({"image": str(path), "faces": [f.to_dict() for f in found]}))
+            print(json.dumps({"image": str(path), "faces": [f.to_dict() for f in found],
+                              "bodies": [b.to_dict() for b in faceless]}))
             continue
-        print(f"{path}: {len(found)} face(s)")
+        print(f"{path}: {len(found)} face(s)"
+              + (f", {len(faceless)} person(s) without a face" if faceless else ""))
         for n, who in enumerate(found, 1):
-            box = ", ".join(f"{v:.0f}" for v in who.box)
-            what = f"{who.name} ({who.similarity:.1f}%)" if who.known else "unknown"
-            print(f"  face {n} at [{box}]: {what}")
+            print(f"  face {n} at [{box_text(who.box)}]: {who_text(who)}")
+        for n, who in enumerate(faceless, 1):
+            print(f"  body {n} at [{box_text(who.box)}]: {who_text(who)}")
     return each.exit_code
+
+
+def box_text(box) -> str:
+    return ", ".join(f"{v:.0f}" for v in box)
+
+
+def who_text(who) -> str:
+    return f"{who.name} ({who.similarity:.1f}%)" if who.known else "unknown"

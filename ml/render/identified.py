@@ -7,6 +7,7 @@ import hashlib
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ml.bodies.link import FacelessPerson
 from ml.galleries.identify import UNKNOWN, Identification
 from ml.images import ImageInput, load_image
 from ml.render.sheet import load_font
@@ -31,18 +32,23 @@ def palette(names: list[str]) -> dict[str, tuple[int, int, int]]:
     return out
 
 
-def draw_identifications(image: ImageInput, found: list[Identification]) -> Image.Image:
-    """The photo with each face boxed and named, for people who would rather look than read."""
+def draw_identifications(image: ImageInput, found: list[Identification],
+                         bodies: list[FacelessPerson] = ()) -> Image.Image:
+    """The photo with each face boxed and named, for people who would rather look than read;
+    ``bodies``: people whose face is not seen, boxed thinly and named "(body)" inside the box."""
     picture = Image.fromarray(load_image(image))
     draw = ImageDraw.Draw(picture)
     size = max(14, round(max(picture.size) / 50))
     font = load_font(size)
-    for who in found:
+    for who in [*found, *bodies]:
         x0, y0, x1, y1 = who.box
         ink = colour(who.name)
-        draw.rectangle((x0, y0, x1, y1), outline=ink, width=max(2, size // 6))
+        by_body = isinstance(who, FacelessPerson)
+        draw.rectangle((x0, y0, x1, y1), outline=ink, width=max(1, size // 12) if by_body
+                       else max(2, size // 6))
         text = f"{who.name} {who.similarity:.0f}%" if who.known else UNKNOWN
-        left, top, right, bottom = draw.textbbox((x0, y1 + 2), text, font=font)
+        text, at = (f"{text} (body)", (x0 + 3, y0 + 3)) if by_body else (text, (x0, y1 + 2))
+        left, top, right, bottom = draw.textbbox(at, text, font=font)
         draw.rectangle((left - 2, top - 2, right + 2, bottom + 2), fill=ink)
-        draw.text((x0, y1 + 2), text, fill="black", font=font)
+        draw.text(at, text, fill="black", font=font)
     return picture

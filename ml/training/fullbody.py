@@ -100,12 +100,14 @@ def empty_background(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def group(people: list[tuple[np.ndarray, np.ndarray]], background: np.ndarray,
-          rng: np.random.Generator, height: int = GROUP_HEIGHT) -> tuple[np.ndarray, np.ndarray]:
+          rng: np.random.Generator, height: int = GROUP_HEIGHT,
+          boxes: list | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Two or three people (photo, 0/255 mask) cut out, scaled to one height (70-90% of the
     picture, each within 5% of it), their light matched to the background (per-channel gain
     of their own photo's background to this one's, 0.8-1.25), stood side by side, feet near
     the bottom, sometimes overlapping a little, on ``background`` stretched to fit.
-    Returns the picture and the union of their masks (0/255)."""
+    Returns the picture and the union of their masks (0/255); each person's box (x0, y0, x1,
+    y1) is appended to ``boxes`` when given (the person-box benchmark's truth)."""
     target = height * rng.uniform(0.7, 0.9)
     cuts = []
     for image, mask in people:
@@ -135,20 +137,28 @@ def group(people: list[tuple[np.ndarray, np.ndarray]], background: np.ndarray,
         region = canvas[y : y + ch, x : x + cw]
         canvas[y : y + ch, x : x + cw] = cut[:ch] * gain * a + region * (1 - a)
         union[y : y + ch, x : x + cw] = np.maximum(union[y : y + ch, x : x + cw], alpha[:ch])
+        if boxes is not None:
+            boxes.append((x, y, x + cw, y + ch))
         x += cw + (gaps[k] if k < len(gaps) else 0)
     return np.clip(canvas + 0.5, 0, 255).astype(np.uint8), np.where(union > 127, 255,
                                                                      0).astype(np.uint8)
 
 
 def groups(images: list[np.ndarray], masks: list[np.ndarray], count: int = GROUP_COUNT,
-           seed: int = GROUP_SEED) -> list[tuple[np.ndarray, np.ndarray]]:
+           seed: int = GROUP_SEED, boxes: list | None = None
+           ) -> list[tuple[np.ndarray, np.ndarray]]:
     """``count`` several-people pictures from these people, a fixed draw for ``seed``: each
-    two or three different people on a further one's emptied background."""
+    two or three different people on a further one's emptied background; ``boxes`` gets one
+    list of people's boxes per picture when given."""
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(count):
         chosen = rng.choice(len(images), int(rng.integers(2, 4)) + 1, replace=False)
         *people, bg = (int(i) for i in chosen)
         background = empty_background(images[bg], masks[bg])
-        out.append(group([(images[i], masks[i]) for i in people], background, rng))
+        placed: list = []
+        out.append(group([(images[i], masks[i]) for i in people], background, rng,
+                         boxes=placed))
+        if boxes is not None:
+            boxes.append(placed)
     return out

@@ -5,11 +5,18 @@ linked into tracks from one sampled frame to the next (box overlap and embedding
 a face is named once per track from its averaged embedding: one blurred or turned frame does
 not flip the name mid-shot. A track at sampled times t0..tn counts as on screen over
 [t0, tn + 1/fps); a person's appearances are their tracks' intervals merged.
+
+Bodies (on by default): every sampled frame's people are boxed (``ml.bodies.detection``) and
+embedded by their bodies, and tracked the same way. A body track takes the name of the faces
+seen in it; a body never seen with a face is named by the bodies named in the rest of the video
+(``ml.bodies.link``), or stays unknown. So a person who turns away keeps counting, and the
+seconds only their body accounts for are reported apart (``body_seconds``).
 """
 
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +24,9 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ml.faces.detection import Face
+from ml.bodies.detection import box_iou, crop, find_people
+from ml.bodies.embedding import embed_bodies
+from ml.bodies.link import BodyName, faces_to_people, lend_names
 from ml.faces.embedding import Embeddings, get_embedder
 from ml.faces.pipeline import detect_and_embed
 from ml.galleries.identify import UNKNOWN, label
@@ -31,6 +40,13 @@ DEFAULT_FPS = 2.0
 BATCH_FRAMES = 16
 TRACK_IOU = 0.3
 TRACK_DISTANCE = 0.45  # same person across neighbouring frames; strangers are farther
+# The same body in neighbouring frames: unit body vectors at most this far apart (a cosine of
+# 0.75 or more; one person half a second later is near 1, other people mostly below 0.6) ...
+BODY_TRACK_DISTANCE = 0.7
+# ... or, standing where it stood (box overlap at least IN_PLACE_IOU), at most this far: a
+# person who turns round in place looks different from behind (a cosine of 0.5 or more).
+IN_PLACE_IOU = 0.6
+BODY_IN_PLACE_DISTANCE = 1.0
 # Faces narrower than this (pixels) are background extras: too small to name reliably.
 MIN_FACE = 40
 SHEET_FRAMES = 12
@@ -43,6 +59,8 @@ class Track:
     boxes: list[tuple[float, ...]] = field(default_factory=list)
     vectors: list[np.ndarray] = field(default_factory=list)
     name: str = UNKNOWN
+    faces: list[int] = field(default_factory=list)  # a body track: the face tracks seen in it
+    body_name: BodyName | None = None  # a body track never seen with a face: its best match
 
 
 @dataclass
@@ -50,10 +68,15 @@ class PersonTime:
     name: str
     seconds: float
     appearances: list[tuple[float, float]]
+    body_seconds: float = 0.0  # of ``seconds``, those when only their body was seen
+    body_appearances: list[tuple[float, float]] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"name": self.name, "seconds": round(self.seconds, 2),
-                "appearances": [[round(a, 2), round(b, 2)] for a, b in self.appearances]}
+                "appearances": [[round(a, 2), round(b, 2)] for a, b in self.appearances],
+                "body_seconds": round(self.body_seconds, 2),
+                "body_appearances": [[round(a, 2), round(b, 2)]
+                                     for a, b in self.body_appearances]}
 
 
 @dataclass
@@ -66,13 +89,20 @@ class ScreenTime:
     unknown_seconds: float
     frame_width: int
     tracks: list[Track]
+    body_tracks: list[Track] | None  # None: bodies were not looked for
     thumbnails: dict[float, Image.Image]  # a few sampled frames, for the contact sheet
 
     def to_dict(self) -> dict:
         return {"video": self.video, "duration": round(self.duration, 2),
                 "people": [p.to_dict() for p in self.people],
                 "unknown_seconds": round(self.unknown_seconds, 2),
-                "sample_fps": self.sample_fps, "frames_sampled": self.samples}
+                "sample_fps": self.sample_fps, "frames_sampled": self.samples,
+                "bodies": self.bodies}
+
+    @property
+    def bodies(self) -> bool:
+        """Whether bodies were looked for (not only faces)."""
+        return self.body_tracks is not None
 
 
 def sample_frames(video: Video, fps: float):
@@ -92,37 +122,56 @@ def sample_frames(video: Video, fps: float):
         capture.release()
 
 
-def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def link(tracks: list[Track], t: float, step: float, faces: list[Face],
-         vectors: np.ndarray) -> None:
-    """Extend the tracks seen in the previous sample with this sample's faces, greedily."""
+def link(tracks: list[Track], t: float, step: float, boxes: list[tuple[float, ...]],
+         vectors: np.ndarray, max_distance: float = TRACK_DISTANCE,
+         in_place_distance: float | None = None,
+         faces: list[int | None] | None = None) -> list[int]:
+    """Extend the tracks seen in the previous sample with this sample's faces (or bodies),
+    greedily; return the track each box joined. ``in_place_distance``: a looser distance for a
+    box that overlaps the track's last one by IN_PLACE_IOU or more. ``faces``: bodies only, the
+    face track each box holds (or None); a body never joins a track that last held another."""
     live = [k for k, tr in enumerate(tracks) if t - tr.times[-1] <= 1.5 * step]
     pairs = []
-    for i, face in enumerate(faces):
+    for i, box in enumerate(boxes):
         for k in live:
-            overlap = iou(face.box, tracks[k].boxes[-1])
+            if faces and faces[i] is not None and tracks[k].faces[-1:] not in ([], [faces[i]]):
+                continue
+            overlap = box_iou(box, tracks[k].boxes[-1])
             distance = float(np.linalg.norm(vectors[i] - tracks[k].vectors[-1]))
-            if overlap >= TRACK_IOU and distance <= TRACK_DISTANCE:
+            in_place = (in_place_distance is not None and overlap >= IN_PLACE_IOU
+                        and distance <= in_place_distance)
+            if overlap >= TRACK_IOU and distance <= max_distance or in_place:
                 pairs.append((-overlap, i, k))
-    taken_faces, taken_tracks = set(), set()
+    joined: dict[int, int] = {}
     for _, i, k in sorted(pairs):
-        if i in taken_faces or k in taken_tracks:
+        if i in joined or k in joined.values():
             continue
-        taken_faces.add(i)
-        taken_tracks.add(k)
+        joined[i] = k
         tracks[k].times.append(t)
-        tracks[k].boxes.append(tuple(faces[i].box))
+        tracks[k].boxes.append(tuple(boxes[i]))
         tracks[k].vectors.append(vectors[i])
-    for i, face in enumerate(faces):
-        if i not in taken_faces:
-            tracks.append(Track([t], [tuple(face.box)], [vectors[i]]))
+    for i, box in enumerate(boxes):
+        if i not in joined:
+            joined[i] = len(tracks)
+            tracks.append(Track([t], [tuple(box)], [vectors[i]]))
+    return [joined[i] for i in range(len(boxes))]
+
+
+def subtract(spans: list[tuple[float, float]],
+             cut: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The parts of ``spans`` (merged) that no interval of ``cut`` (merged) covers."""
+    out = []
+    for a, b in spans:
+        start = a
+        for c, d in cut:
+            if d <= start or c >= b:
+                continue
+            if c > start:
+                out.append((start, c))
+            start = max(start, d)
+        if start < b:
+            out.append((start, b))
+    return [(a, b) for a, b in out if b - a > 1e-6]
 
 
 def merge(intervals: list[tuple[float, float]], gap: float) -> list[tuple[float, float]]:
@@ -136,9 +185,10 @@ def merge(intervals: list[tuple[float, float]], gap: float) -> list[tuple[float,
 
 
 def screentime(path: Path, gallery: Gallery, fps: float = DEFAULT_FPS,
-               max_seconds: float | None = None,
+               max_seconds: float | None = None, bodies: bool = True,
                progress: Progress = no_progress) -> ScreenTime:
-    """Per gallery person: seconds on screen and appearance intervals in the video at ``path``."""
+    """Per gallery person: seconds on screen and appearance intervals in the video at ``path``;
+    ``bodies``: also people whose face is not seen, by their bodies."""
     if not 0 < fps <= 30:
         raise ValueError("fps must be between 0 and 30 frames per second")
     video = open_video(path, max_seconds)
@@ -147,6 +197,7 @@ def screentime(path: Path, gallery: Gallery, fps: float = DEFAULT_FPS,
     total = max(1, int(np.ceil(video.duration * fps)))
     keep = set(np.linspace(0, total - 1, min(SHEET_FRAMES, total)).round().astype(int))
     tracks: list[Track] = []
+    body_tracks: list[Track] = []
     thumbnails: dict[float, Image.Image] = {}
     batch: list[tuple[float, np.ndarray]] = []
     done = 0
@@ -155,8 +206,10 @@ def screentime(path: Path, gallery: Gallery, fps: float = DEFAULT_FPS,
         nonlocal done
         found = detect_and_embed([frame for _, frame in batch], model,
                                  keep=lambda face: face.width >= MIN_FACE)
-        for (t, _), (faces, vectors) in zip(batch, found, strict=True):
-            link(tracks, t, step, faces, vectors if faces else None)
+        for (t, frame), (faces, vectors) in zip(batch, found, strict=True):
+            joined = link(tracks, t, step, [f.box for f in faces], vectors if faces else None)
+            if bodies:
+                link_bodies(body_tracks, t, step, frame, [f.box for f in faces], joined)
         done += len(batch)
         batch.clear()
         progress("frames", min(done, total), total)
@@ -180,16 +233,66 @@ def screentime(path: Path, gallery: Gallery, fps: float = DEFAULT_FPS,
         for track, (name, _, _) in zip(tracks, label(gallery, Embeddings(
                 means.astype(np.float32), gallery.embedder)), strict=True):
             track.name = name
-    spans: dict[str, list[tuple[float, float]]] = {}
-    for track in tracks:
-        end = min(video.duration, track.times[-1] + step)
-        spans.setdefault(track.name, []).append((track.times[0], end))
-    merged = {name: merge(s, gap=step * 0.01) for name, s in spans.items()}
+    name_bodies(body_tracks, tracks)
+
+    def spans(chosen: list[Track]) -> dict[str, list[tuple[float, float]]]:
+        out: dict[str, list[tuple[float, float]]] = {}
+        for track in chosen:
+            end = min(video.duration, track.times[-1] + step)
+            out.setdefault(track.name, []).append((track.times[0], end))
+        return {name: merge(s, gap=step * 0.01) for name, s in out.items()}
+
+    by_face = spans(tracks)
+    merged = spans(tracks + body_tracks)
     seconds = {name: sum(b - a for a, b in s) for name, s in merged.items()}
-    people = [PersonTime(name, seconds[name], merged[name])
-              for name in sorted(merged, key=lambda n: -seconds[n]) if name != UNKNOWN]
+    people = []
+    for name in sorted(merged, key=lambda n: -seconds[n]):
+        if name != UNKNOWN:
+            body_only = subtract(merged[name], by_face.get(name, []))
+            people.append(PersonTime(name, seconds[name], merged[name],
+                                     sum(b - a for a, b in body_only), body_only))
     return ScreenTime(str(path), video.duration, fps, done, people,
-                      seconds.get(UNKNOWN, 0.0), video.width, tracks, thumbnails)
+                      seconds.get(UNKNOWN, 0.0), video.width, tracks,
+                      body_tracks if bodies else None, thumbnails)
+
+
+def link_bodies(body_tracks: list[Track], t: float, step: float, frame: np.ndarray,
+                faces: list[tuple[float, ...]], face_tracks: list[int]) -> None:
+    """This frame's people, boxed and embedded by their bodies, joined to the body tracks;
+    each body track notes the face tracks seen in it."""
+    people = find_people(frame, faces)
+    if not people:
+        return
+    vectors = embed_bodies([crop(frame, p.box) for p in people])
+    held = {person: face_tracks[face] for face, person in faces_to_people(faces, people).items()}
+    joined = link(body_tracks, t, step, [p.box for p in people], vectors, BODY_TRACK_DISTANCE,
+                  BODY_IN_PLACE_DISTANCE, [held.get(k) for k in range(len(people))])
+    for person, face_track in held.items():
+        body_tracks[joined[person]].faces.append(face_track)
+
+
+def name_bodies(body_tracks: list[Track], face_tracks: list[Track]) -> None:
+    """A body track takes the name most of its faces have; one never seen with a face is named
+    by its body (``ml.bodies.link.lend_names``) among the people named by face whose tracks
+    are not on screen at the same time, or stays unknown."""
+    for track in body_tracks:
+        if track.faces:
+            track.name = Counter(face_tracks[k].name for k in track.faces).most_common(1)[0][0]
+    named = [tr for tr in body_tracks if tr.faces and tr.name != UNKNOWN]
+    for track in body_tracks:
+        if track.faces:
+            continue
+        seen = set(track.times)
+        busy = {tr.name for tr in face_tracks + named if seen & set(tr.times)}
+        others = [tr for tr in named if tr.name not in busy]
+        if not others:
+            continue
+        mean = np.mean(track.vectors, axis=0)
+        mean /= max(float(np.linalg.norm(mean)), 1e-12)
+        vectors = np.concatenate([np.stack(tr.vectors) for tr in others])
+        names = [tr.name for tr in others for _ in tr.vectors]
+        track.body_name = lend_names(mean[None].astype(np.float32), vectors, names)[0]
+        track.name = track.body_name.name
 
 
 # -- pictures and files for people -------------------------------------------------------------
@@ -198,14 +301,17 @@ def screentime(path: Path, gallery: Gallery, fps: float = DEFAULT_FPS,
 def write_csv(result: ScreenTime, path: Path) -> None:
     with open(path, "w", newline="") as out:
         writer = csv.writer(out)
-        writer.writerow(["name", "start_s", "end_s", "seconds"])
+        writer.writerow(["name", "start_s", "end_s", "seconds", "body_alone_s"])
         for person in result.people:
             for a, b in person.appearances:
-                writer.writerow([person.name, f"{a:.2f}", f"{b:.2f}", f"{b - a:.2f}"])
+                body = sum(max(0.0, min(b, d) - max(a, c)) for c, d in person.body_appearances)
+                writer.writerow([person.name, f"{a:.2f}", f"{b:.2f}", f"{b - a:.2f}",
+                                 f"{body:.2f}"])
 
 
 def timeline_chart(result: ScreenTime, width: int = 1000) -> Image.Image:
-    """One row per person: bars where they are on screen, total seconds at the right."""
+    """One row per person: bars where they are on screen (paler where only their body was
+    seen), total seconds at the right."""
     rows = result.people or [PersonTime("nobody known", 0.0, [])]
     left, right, row_h, top = 190, 90, 34, 30
     chart = Image.new("RGB", (width, top + row_h * len(rows) + 30), "white")
@@ -221,6 +327,11 @@ def timeline_chart(result: ScreenTime, width: int = 1000) -> Image.Image:
         for a, b in person.appearances:
             x0, x1 = left + plot * a / span, left + plot * b / span
             draw.rectangle((x0, y + 6, max(x0 + 1, x1), y + row_h - 6), fill=colours[person.name])
+        for a, b in person.body_appearances:
+            x0, x1 = left + plot * a / span, left + plot * b / span
+            pale = tuple((v + 255) // 2 for v in colours[person.name])
+            draw.rectangle((x0, y + 6, max(x0 + 1, x1), y + row_h - 6), fill=pale,
+                           outline=colours[person.name])
         draw.text((left + plot + 8, y + 8), f"{person.seconds:.1f} s", fill="black", font=font)
     ticks = np.linspace(0, result.duration, 6)
     y = top + row_h * len(rows) + 4
@@ -234,7 +345,8 @@ def timeline_chart(result: ScreenTime, width: int = 1000) -> Image.Image:
 
 
 def contact_sheet(result: ScreenTime, columns: int = 4) -> Image.Image:
-    """A grid of sampled frames with every tracked face boxed and named."""
+    """A grid of sampled frames with every tracked face boxed and named, and the body of a
+    known person whose face is not seen in that frame boxed thinly, "(body)" after the name."""
     times = sorted(result.thumbnails)
     if not times:
         return Image.new("RGB", (THUMB_WIDTH, 60), "white")
@@ -247,15 +359,19 @@ def contact_sheet(result: ScreenTime, columns: int = 4) -> Image.Image:
     for n, t in enumerate(times):
         thumb = result.thumbnails[t].copy()
         draw = ImageDraw.Draw(thumb)
-        for track in result.tracks:
-            if t in track.times:
-                scale = thumb.width / result.frame_width
-                x0, y0, x1, y1 = (v * scale for v in track.boxes[track.times.index(t)])
-                ink = colours[track.name]
-                draw.rectangle((x0, y0, x1, y1), outline=ink, width=2)
-                box = draw.textbbox((x0, y1 + 2), track.name[:18], font=font)
-                draw.rectangle(box, fill=ink)
-                draw.text((x0, y1 + 2), track.name[:18], fill="black", font=font)
+        scale = thumb.width / result.frame_width
+        faces = [tr for tr in result.tracks if t in tr.times]
+        bodies = [tr for tr in result.body_tracks or [] if t in tr.times and tr.name != UNKNOWN
+                  and all(f.name != tr.name for f in faces)]
+        for track, width, text in ([(tr, 2, tr.name[:18]) for tr in faces]
+                                   + [(tr, 1, f"{tr.name[:14]} (body)") for tr in bodies]):
+            x0, y0, x1, y1 = (v * scale for v in track.boxes[track.times.index(t)])
+            ink = colours[track.name]
+            draw.rectangle((x0, y0, x1, y1), outline=ink, width=width)
+            label_at = (x0, y1 + 2) if width == 2 else (x0 + 2, y0 + 2)
+            box = draw.textbbox(label_at, text, font=font)
+            draw.rectangle(box, fill=ink)
+            draw.text(label_at, text, fill="black", font=font)
         x, y = 6 + (n % columns) * (cell_w + 6), 6 + (n // columns) * (cell_h + 6)
         sheet.paste(thumb, (x, y))
         ImageDraw.Draw(sheet).text((x, y + thumb.height + 3), f"{t:.1f} s", fill="black",

@@ -24,7 +24,7 @@ from PIL import Image
 from bench.clip import make_clip
 from ml.galleries.store import delete_gallery, gallery_path, list_galleries
 from ml.paths import home
-from tests.support import BLACK, BLUE, PINK, RED, cartoon, lfw
+from tests.support import BLACK, BLUE, PINK, RED, actors, cartoon, lfw, stills_of
 from tests.webapp.support import (
     ARTIFACTS,
     DESKTOP,
@@ -287,6 +287,44 @@ def test_enrolment_is_a_job_and_identify_then_finds_the_person(member, cast_name
         ("Serena Williams", True)]
 
 
+def jpeg(image: np.ndarray, name: str) -> tuple:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, "JPEG", quality=92)
+    buffer.seek(0)
+    return buffer, name
+
+
+def test_stills_of_one_film_name_the_person_seen_from_behind(member, cast_name):
+    """Two stills: Ada and Ben facing the camera, then Ada from behind beside Ben. The job names
+    both faces, and Ada's body in the second still by her face in the first; each still comes
+    back drawn, privately. More than 12 stills is a clear 400."""
+    client = member
+    cast = actors()
+    enrolled(client, client.post("/api/v1/galleries", data={
+        "name": cast_name, "person": "Ada", "photos": [jpeg(cast["Ada"][0], "ada.jpg")]}))
+    enrolled(client, client.post(f"/api/v1/galleries/{cast_name}/people", data={
+        "name": "Ben", "photos": [jpeg(cast["Ben"][0], "ben.jpg")]}))
+    stills = stills_of(cast, [[("Ada", "F"), ("Ben", "F")], [("Ada", "B"), ("Ben", "F")]])
+    queued = client.post("/api/v1/identify", data={
+        "image": [jpeg(still, f"still{n}.jpg") for n, still in enumerate(stills, 1)],
+        "gallery": cast_name})
+    done = wait_done(client, queued.get_json()["status_url"], timeout=180)
+    assert done["status"] == "done", done
+    result = done["result"]
+    assert [(f["still"], f["name"]) for f in result["faces"]] == [
+        (1, "Ada"), (1, "Ben"), (2, "Ben")]
+    assert [(b["still"], b["name"], b["by"]) for b in result["bodies"]] == [(2, "Ada", "body")]
+    assert [(s["faces"], s["bodies"]) for s in result["stills"]] == [(2, 0), (1, 1)]
+    for still in result["stills"]:
+        drawn = client.get(still["drawn_url"])
+        assert drawn.status_code == 200 and drawn.mimetype == "image/jpeg"
+        assert drawn.headers["Cache-Control"] == "private, no-store"
+    too_many = client.post("/api/v1/identify", data={
+        "image": [jpeg(stills[0], f"s{n}.jpg") for n in range(13)], "gallery": cast_name})
+    assert too_many.status_code == 400
+    assert "at most 12 stills" in too_many.get_json()["error"]
+
+
 def drawing(hair, eyes, name: str, **change) -> tuple:
     buffer = io.BytesIO()
     Image.fromarray(cartoon(hair, eyes, **change)).save(buffer, "PNG")
@@ -426,6 +464,7 @@ def test_too_long_too_large_and_bad_options(tmp_path, web_gallery, clip):
     assert long.status_code == 400 and "lasts 10 s; the limit is 5 s" in long.get_json()["error"]
     assert post(short, fps="fast").status_code == 400
     assert "between 0.1 and 10" in post(short, fps="50").get_json()["error"]
+    assert "bodies must be 1 or 0" in post(short, bodies="maybe").get_json()["error"]
     assert post(short, gallery="no-such").status_code == 404
     tiny = sign_up(create_app({**base, "MAX_VIDEO_MB": 0.01}).test_client())
     large = post(tiny)
@@ -589,6 +628,7 @@ def test_people_pages_in_a_browser(server, browser, video_worker, clip, cast_nam
     page.wait_for_selector(".screen-table", timeout=120_000)
     table = page.locator(".screen-table").inner_text()
     assert "Tony Blair" in table and "Serena Williams" in table
+    assert "By body alone" in table  # bodies are followed by default
     page.wait_for_load_state("networkidle")
     assert page.evaluate("document.getElementById('timeline').naturalWidth") > 0
     shot(page, "people-screentime-desktop")

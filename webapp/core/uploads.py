@@ -72,3 +72,16 @@ def number_field(form, name: str, default: float, low: float, high: float,
     if not low <= value <= high:
         raise UserError(f"'{name}' must be between {low:g} and {high:g}{unit}, got {value:g}")
     return value
+
+
+def yes_or_no(value: str | None, field: str, default: bool = False) -> bool:
+    """A form's yes/no field (a checkbox sends "on"; ``default`` when absent or empty);
+    anything else is a 400."""
+    value = (value or "").strip().lower()
+    if not value:
+        return default
+    if value in ("0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise UserError(f"{field} must be 1 or 0 (yes or no), not '{value[:20]}'", 400)

@@ -36,7 +36,7 @@ from webapp.core.errors import UserError
 from webapp.core.galleries import describe, protected, stored_name
 from webapp.core.jobs import Job
 from webapp.core.kinds import enqueue
-from webapp.core.uploads import check_image
+from webapp.core.uploads import check_image, yes_or_no
 
 # Gallery names made here: no dots (a dot would make "family" and "family.old" share
 # ``.family.*`` version globs in ml.galleries.write).
@@ -130,16 +130,6 @@ def create(name: str, person: str, files: list[FileStorage], drawn: str = "") ->
     if gallery_path(stored).is_symlink():
         raise UserError(f"a gallery named '{name}' already exists", 409)
     return queue(stored, folder, photos, create=True, drawn=is_drawn)
-
-
-def yes_or_no(value: str, field: str) -> bool:
-    """A form's yes/no field (a checkbox sends "on"); anything else is a 400."""
-    value = (value or "").strip().lower()
-    if value in ("", "0", "false", "no", "off"):
-        return False
-    if value in ("1", "true", "yes", "on"):
-        return True
-    raise UserError(f"{field} must be 1 or 0 (yes or no), not '{value[:20]}'", 400)
 
 
 def add_person(name: str, person: str, files: list[FileStorage]) -> Job:

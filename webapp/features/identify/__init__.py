@@ -1,5 +1,6 @@
-"""Who is who: every face in a photo named from a gallery of the user's people, or
-"unknown" (``views``, ``tasks``, ``openapi``)."""
+"""Who is who: every face in a photo (or in several stills of one film, with the people seen
+only from behind named by their bodies) named from a gallery of the user's people, or "unknown"
+(``views``, ``tasks``, ``openapi``)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ TASK = "webapp.people_tasks.identify"  # its first name: queued jobs still run
 
 def init_app(app: Flask) -> None:
     register(app, JobKind("identify", TASK, f"{__name__}.tasks", STAGES,
-                          files=r"photo\.jpg|identified\.jpg",
+                          files=r"(photo|identified)(-\d{1,2})?\.jpg",
                           stage_text={"identify": "Finding and naming faces"},
                           title="Who is who?", needs_account=True,
                           page="identify.identify_job",

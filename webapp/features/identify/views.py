@@ -1,5 +1,7 @@
-"""Who is who: pick a gallery and a photo (``/identify``, ``POST /api/v1/identify``); every face
-is named or "unknown" on the result page ``/identify/JOB``."""
+"""Who is who: pick a gallery and a photo, or up to ``MAX_STILLS`` stills of one film
+(``/identify``, ``POST /api/v1/identify``, ``image`` repeated); every face is named or "unknown"
+on the result page ``/identify/JOB``, and across stills, people seen without a face are named
+by their bodies."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from werkzeug.datastructures import MultiDict
 from webapp.core import jobs
 from webapp.core.accounts import require_account
 from webapp.core.api import queued
+from webapp.core.errors import UserError
 from webapp.core.galleries import chosen, shown_name
 from webapp.core.kinds import FileUrl, enqueue
 from webapp.core.pages import gallery_form, kind_page
@@ -21,17 +24,31 @@ bp.before_request(require_account)  # what it stores is the user's alone
 api_bp.before_request(require_account)
 
 
+MAX_STILLS = 12
+
+
 def start(form: MultiDict, files: MultiDict) -> jobs.Job:
     picked = [f for f in files.getlist("image") if f.filename or f.content_length]
-    data = read_image(picked[0] if picked else None)
-    return enqueue("identify", [data], {"gallery": chosen(form)})
+    if len(picked) > MAX_STILLS:
+        raise UserError(f"{len(picked)} photos: give at most {MAX_STILLS} stills at a time")
+    if len(picked) <= 1:
+        uploads = [read_image(picked[0] if picked else None)]
+    else:
+        uploads = [read_image(f, f"Photo {n}") for n, f in enumerate(picked, 1)]
+    return enqueue("identify", uploads, {"gallery": chosen(form), "stills": len(uploads)})
 
 
 def result_urls(job: jobs.Job, result: dict, file_url: FileUrl) -> dict:
-    result["photo_url"] = file_url("photo.jpg")
-    result["drawn_url"] = file_url("identified.jpg")
-    result["faces"] = [{**f, "photo_url": thumbnail_url(result["gallery"], f.get("thumbnail"))}
-                       for f in result["faces"]]
+    stills = result.get("stills") or [{}]  # results written before stills came: one photo
+    named = "{}-{}.jpg" if "stills" in result else "{}.jpg"
+    for n, still in enumerate(stills, 1):
+        still["photo_url"] = file_url(named.format("photo", n))
+        still["drawn_url"] = file_url(named.format("identified", n))
+    result["stills"] = stills
+    result["photo_url"], result["drawn_url"] = stills[0]["photo_url"], stills[0]["drawn_url"]
+    for key in ("faces", "bodies"):
+        result[key] = [{**f, "photo_url": thumbnail_url(result["gallery"], f.get("thumbnail"))}
+                       for f in result.get(key, [])]
     result["gallery"] = shown_name(result["gallery"])
     return result
 

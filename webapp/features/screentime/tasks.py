@@ -46,7 +46,8 @@ def _screentime(task, job: jobs.Job) -> dict:
 
     try:
         result = measure(job.input(), people, fps=options["fps"],
-                            max_seconds=options["max_seconds"], progress=progress)
+                         max_seconds=options["max_seconds"],
+                         bodies=options.get("bodies", True), progress=progress)
     except VideoError as exc:
         job.write_error(str(exc).replace(f"{job.input()}: ", "The video: "))
         return {"people": 0}

@@ -24,7 +24,7 @@ from webapp.core.errors import UserError, user_error, wants_json
 from webapp.core.galleries import chosen, shown_name
 from webapp.core.kinds import FileUrl, enqueue
 from webapp.core.pages import gallery_form, kind_page
-from webapp.core.uploads import form_field, number_field
+from webapp.core.uploads import form_field, number_field, yes_or_no
 
 bp = Blueprint("screentime", __name__)
 api_bp = Blueprint("screentime_api", __name__, url_prefix="/api/v1")
@@ -40,6 +40,7 @@ def start(form: MultiDict, files: MultiDict) -> jobs.Job:
     config = current_app.config
     name = chosen(form)
     fps = number_field(form, "fps", DEFAULT_FPS, 0.1, MAX_FPS, float, " frames per second")
+    bodies = yes_or_no(form.get("bodies"), "bodies", default=True)
     upload: FileStorage | None = next(
         (f for f in files.getlist("video") if f.filename or f.content_length), None)
     if upload is None:
@@ -59,7 +60,7 @@ def start(form: MultiDict, files: MultiDict) -> jobs.Job:
             error = user_error(exc)
             raise UserError(str(exc).replace(f"{temp}: ", "The video: "), error.status) from None
         filename = Path(upload.filename or "video").name[:80] or "video"
-        options = {"gallery": name, "fps": fps, "filename": filename,
+        options = {"gallery": name, "fps": fps, "bodies": bodies, "filename": filename,
                    "duration": round(video.duration, 2),
                    "max_seconds": config["MAX_VIDEO_SECONDS"]}
         # Time to work through the video on a slow CPU, on top of the usual time to look.
