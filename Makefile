@@ -85,8 +85,10 @@ bench-kinship: install
 bench-domains: install
 	$(PY) -m bench.domains --write
 
-# Body re-identification on CUHK03 val beside the OSNet and Intel teachers (needs CUHK03 in
-# $LOOKALIKE_CUHK03 and the teachers in $LOOKALIKE_REID_TEACHERS: bench/reid.py says how).
+# Body re-identification on CUHK03 val beside the OSNet and Intel teachers, person boxes beside
+# OpenCV's HOG, screen time on turn-away clips (needs CUHK03 in $LOOKALIKE_CUHK03, the teachers
+# in $LOOKALIKE_REID_TEACHERS, clothing-co-parsing in $LOOKALIKE_FULLBODY: bench/reid.py says
+# how; HOG needs opencv-contrib-python-headless on PYTHONPATH, else it is skipped).
 bench-reid: install
 	$(PY) -m bench.reid --write
 

@@ -1,14 +1,9 @@
 """Person boxes: where each whole person stands in a photo or frame, face seen or not.
 
-Two finders, measured against each other by ``bench/reid.py`` (``docs/reid.md``):
-
-- ``mask`` (the default): the portrait U-Net's person mask, cut into connected regions; a region
-  holding several faces is split between them (each pixel column goes to the nearest face), so
-  people standing shoulder to shoulder become separate boxes.
-- ``hog``: OpenCV's HOG people detector (Dalal and Triggs), shipped in the opencv wheel.
-
-Neither downloads anything at run time.
-"""
+The portrait U-Net's person mask, cut into connected regions; a region holding several faces is
+split between them (each pixel column goes to the nearest face), so people standing shoulder to
+shoulder become separate boxes. ``bench/reid.py`` measures it beside OpenCV's HOG people
+detector (``docs/reid.md``); nothing is downloaded at run time."""
 
 from __future__ import annotations
 
