@@ -73,10 +73,11 @@ function renderIdentify(root, result) {
       el("p", {class: "downloads"}, [download(still.drawn_url, "Download the named photo", true)]),
     ];
     if (faces.length || bodies.length) {
-      parts.push(el("h2", {text: `${several ? `Still ${n}: ` : ""}${faces.length} face` +
-        `${faces.length === 1 ? "" : "s"}, left to right: ${known} known, ` +
-        `${faces.length - known} unknown` + (bodies.length ? `; ${bodies.length} ` +
-        `${bodies.length === 1 ? "person" : "people"} without a face` : "")}));
+      const counted = faces.length ? `${faces.length} face${faces.length === 1 ? "" : "s"}, ` +
+        `left to right: ${known} known, ${faces.length - known} unknown` : "no face found";
+      parts.push(el("h2", {text: `${several ? `Still ${n}: ` : ""}${counted}` +
+        (bodies.length ? `; ${bodies.length} ${bodies.length === 1 ? "person" : "people"} ` +
+        "without a face" : "")}));
       parts.push(el("ol", {class: "identified"},
         [...faces, ...bodies].map((who) => identifiedItem(result, who))));
     }

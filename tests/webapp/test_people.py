@@ -620,6 +620,28 @@ def test_people_pages_in_a_browser(server, browser, video_worker, clip, cast_nam
     download.value.save_as(saved)
     assert Image.open(saved).format == "JPEG"
 
+    # stills of one film: Ada facing in one, from behind in the other, named by her body
+    cast = actors()
+    files = {}
+    for name, image in [("ada.jpg", cast["Ada"][0]),
+                        *zip(("still1.jpg", "still2.jpg"),
+                             stills_of(cast, [[("Ada", "F")], [("Ada", "B")]]), strict=True)]:
+        files[name] = tmp_path / name
+        Image.fromarray(image).save(files[name], quality=92)
+    page.goto(server + f"/galleries/{cast_name}")
+    page.fill("input[name=name]", "Ada")
+    page.set_input_files("input[name=photos]", [str(files["ada.jpg"])])
+    page.click("button:text-is('Add')")
+    page.wait_for_selector("#enrolled:has-text('Added Ada')", timeout=90_000)
+    page.goto(server + f"/identify?gallery={cast_name}")
+    page.set_input_files("input[name=image]", [str(files["still1.jpg"]), str(files["still2.jpg"])])
+    page.click("text=Name the faces")
+    page.wait_for_selector("#drawn-2", timeout=90_000)
+    assert page.locator(".identified .name").all_text_contents() == ["Ada", "Ada (body)"]
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("document.getElementById('drawn-2').naturalWidth") == 1280
+    shot(page, "people-identify-stills-desktop")
+
     page.goto(server + f"/screentime?gallery={cast_name}")
     path, _ = clip
     page.set_input_files("input[name=video]", str(path))
@@ -647,7 +669,7 @@ def test_people_pages_in_a_browser(server, browser, video_worker, clip, cast_nam
     page.goto(server + f"/galleries/{cast_name}")
     page.click(".person:has-text('Colin Powell') button")
     page.wait_for_selector(".flash:has-text('Colin Powell was removed')")
-    assert page.locator(".people-grid .person").count() == 2
+    assert page.locator(".people-grid .person").count() == 3  # Blair, Williams and Ada
     page.click("text=Delete this gallery")
     page.wait_for_selector(".flash:has-text('was deleted')")
     assert cast_name not in page.locator("main").inner_text().replace(
