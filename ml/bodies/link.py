@@ -49,6 +49,15 @@ def lend_names(queries: np.ndarray, named: np.ndarray, names: list[str],
     return out
 
 
+def bodies_in(image: np.ndarray, faces: list[Box]
+              ) -> tuple[list[Person], np.ndarray, dict[int, int]]:
+    """The people in ``image`` (boxes split by ``faces``), their body vectors, and which face
+    each holds (face index → person index)."""
+    people = find_people(image, faces)
+    vectors = embed_bodies([crop(image, p.box) for p in people]) if people else np.zeros((0, 1))
+    return people, vectors, faces_to_people(faces, people)
+
+
 def faces_to_people(faces: list[Box], people: list[Person]) -> dict[int, int]:
     """face index → the person box that holds it (at most one face a person: the first found
     keeps it)."""
@@ -88,9 +97,7 @@ def name_faceless(stills: list[np.ndarray],
     named_vectors, named_names, named_still = [], [], []
     faceless: list[list[tuple[Person, np.ndarray]]] = []
     for s, (still, found) in enumerate(zip(stills, faces, strict=True)):
-        people = find_people(still, [f.box for f in found])
-        vectors = embed_bodies([crop(still, p.box) for p in people]) if people else []
-        held = faces_to_people([f.box for f in found], people)
+        people, vectors, held = bodies_in(still, [f.box for f in found])
         for f, k in held.items():
             if found[f].known:
                 named_vectors.append(vectors[k])

@@ -24,9 +24,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ml.bodies.detection import box_iou, crop, find_people
-from ml.bodies.embedding import embed_bodies
-from ml.bodies.link import BodyName, faces_to_people, lend_names
+from ml.bodies.detection import box_iou
+from ml.bodies.link import BodyName, bodies_in, lend_names
 from ml.faces.embedding import Embeddings, get_embedder
 from ml.faces.pipeline import detect_and_embed
 from ml.galleries.identify import UNKNOWN, label
@@ -260,11 +259,10 @@ def link_bodies(body_tracks: list[Track], t: float, step: float, frame: np.ndarr
                 faces: list[tuple[float, ...]], face_tracks: list[int]) -> None:
     """This frame's people, boxed and embedded by their bodies, joined to the body tracks;
     each body track notes the face tracks seen in it."""
-    people = find_people(frame, faces)
+    people, vectors, faces_held = bodies_in(frame, faces)
     if not people:
         return
-    vectors = embed_bodies([crop(frame, p.box) for p in people])
-    held = {person: face_tracks[face] for face, person in faces_to_people(faces, people).items()}
+    held = {person: face_tracks[face] for face, person in faces_held.items()}
     joined = link(body_tracks, t, step, [p.box for p in people], vectors, BODY_TRACK_DISTANCE,
                   BODY_IN_PLACE_DISTANCE, [held.get(k) for k in range(len(people))])
     for person, face_track in held.items():
